@@ -1,0 +1,59 @@
+"""Columnar, NumPy-backed tables that travel between the stages.
+
+Each container is a struct of equal-length 1-D arrays (never one Python object per row);
+``to_dataframe()`` is for people, the kernels take the arrays.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+
+class _Columns:
+    """Shared behaviour: length checks, len(), row selection, pandas export."""
+
+    def __post_init__(self) -> None:
+        lengths = {f.name: len(getattr(self, f.name)) for f in fields(self)}  # type: ignore[arg-type]
+        if len(set(lengths.values())) > 1:
+            raise ValueError(f"{type(self).__name__}: columns differ in length: {lengths}")
+
+    def __len__(self) -> int:
+        first = fields(self)[0].name  # type: ignore[arg-type]
+        return len(getattr(self, first))
+
+    def select(self, mask_or_index) -> _Columns:
+        """Rows by boolean mask or integer index array, as a new table."""
+        kw = {f.name: np.asarray(getattr(self, f.name))[mask_or_index] for f in fields(self)}  # type: ignore[arg-type]
+        return type(self)(**kw)
+
+    def to_dataframe(self):
+        """The table as a ``pandas.DataFrame`` (one column per field)."""
+        import pandas as pd
+
+        return pd.DataFrame({f.name: getattr(self, f.name) for f in fields(self)})  # type: ignore[arg-type]
+
+
+@dataclass(eq=False)
+class SamplePicks(_Columns):
+    """Picks in sample coordinates, as the extraction kernel returns them.
+
+    Sorted by (trace, phase, index). Columns:
+
+    ``trace`` (int64)       row of the probability array the pick came from
+    ``phase`` (int32)       phase axis index (e.g. 0 = P, 1 = S, as the caller's array)
+    ``index`` (int64)       sample of the pick (the maximum; a plateau's middle sample)
+    ``position`` (float64)  sub-sample position in samples (parabolic interpolation)
+    ``probability`` (float32) probability at ``index``
+    ``start``, ``end`` (int64) half-open sample range of the region above the threshold
+                            around the pick (peaks mode) or of the trigger segment
+    """
+
+    trace: np.ndarray
+    phase: np.ndarray
+    index: np.ndarray
+    position: np.ndarray
+    probability: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
