@@ -36,6 +36,76 @@ def _cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_pick_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("inputs", nargs="+", metavar="INPUT",
+                   help="waveform files or folders (walked for .mseed/.sac/...), or an SDS root with --sds")
+    p.add_argument("-o", "--output", required=True, help="picks CSV to write")
+    p.add_argument("--quakeml", help="also write the picks as QuakeML to this path")
+    p.add_argument("--model", default="phasenet",
+                   help="bundled model name or path of an .onnx file (default: phasenet)")
+    p.add_argument("--card", help="model card JSON (default: the .json beside the .onnx)")
+    p.add_argument("--sds", action="store_true", help="INPUT is an SDS archive root (needs --start/--end)")
+    p.add_argument("--start", help="start time (UTC, ISO 8601)")
+    p.add_argument("--end", help="end time (UTC, ISO 8601)")
+    p.add_argument("--p-threshold", type=float, help="P probability threshold (default: model card)")
+    p.add_argument("--s-threshold", type=float, help="S probability threshold (default: model card)")
+    p.add_argument("--min-distance", type=float, help="seconds between picks of one phase (default: card)")
+    p.add_argument("--method", choices=["peaks", "trigger"], default="peaks",
+                   help="peaks with non-maximum suppression, or a hysteresis trigger")
+    p.add_argument("--device", choices=["cpu", "cuda", "auto"], default="cpu")
+    p.add_argument("--batch-size", type=int, default=64, help="windows per inference call")
+    p.add_argument("--threads", type=int, help="ONNX Runtime threads (default: all cores)")
+    p.add_argument("--plot", metavar="DIR", help="write a PNG per station-day into DIR")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_pick)
+
+
+def _cmd_pick(args: argparse.Namespace) -> int:
+    from .workflow.pick import run_pick_job
+
+    height = {}
+    if args.p_threshold is not None:
+        height["P"] = args.p_threshold
+    if args.s_threshold is not None:
+        height["S"] = args.s_threshold
+    result = run_pick_job(
+        args.inputs,
+        args.output,
+        model=args.model,
+        card=args.card,
+        sds=args.sds,
+        starttime=args.start,
+        endtime=args.end,
+        height=height or None,
+        distance_s=args.min_distance,
+        method=args.method,
+        batch_size=args.batch_size,
+        device=args.device,
+        threads=args.threads,
+        plot_dir=args.plot,
+        quakeml=args.quakeml,
+        progress=not args.quiet,
+    )
+    for msg in result.messages:
+        print(f"note: {msg}", file=sys.stderr)
+    for err in result.errors:
+        print(f"error: {err}", file=sys.stderr)
+    n_p = int((result.picks.phase == "P").sum())
+    n_s = int((result.picks.phase == "S").sum())
+    print(f"{len(result.picks)} picks ({n_p} P, {n_s} S) from {result.station_days} station-days "
+          f"-> {', '.join(str(p) for p in result.outputs[:2])}")
+    return 1 if result.errors else 0
+
+
+def pick_main(argv: list[str] | None = None) -> int:
+    """Entry point of ``seiscore-pick``."""
+    parser = argparse.ArgumentParser(
+        prog="seiscore-pick", description="Pick P and S phases on continuous waveforms."
+    )
+    _add_pick_arguments(parser)
+    return _dispatch(parser, argv)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
 
@@ -48,11 +118,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("info", help="version, compiler, OpenMP and CUDA of this installation")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=_cmd_info)
+    _add_pick_arguments(sub.add_parser("pick", help="pick P and S phases (same as seiscore-pick)"))
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    return _dispatch(build_parser(), argv)
+
+
+def _dispatch(parser: argparse.ArgumentParser, argv: list[str] | None) -> int:
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
@@ -60,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except SeiscoreError as exc:
-        print(f"seiscore {args.command}: error: {exc}", file=sys.stderr)
+        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
         return exc.exit_code
 
 

@@ -113,3 +113,68 @@ class Waveforms:
     def times(self) -> np.ndarray:
         """Seconds of each sample relative to ``starttime`` (float64)."""
         return np.arange(self.n_samples) / self.sampling_rate
+
+
+@dataclass(eq=False)
+class Annotations:
+    """Phase-probability traces of one station, as a picker's ``annotate`` returns them.
+
+    ``prob[phase, sample]`` float32 in [0, 1] on the grid ``starttime + i / sampling_rate``;
+    NaN where the model was not run (gaps, too-short segments). ``phases`` names the rows
+    (e.g. ``("P", "S")``); ``model`` is the model name.
+    """
+
+    network: str
+    station: str
+    location: str
+    band: str
+    starttime: object
+    sampling_rate: float
+    phases: tuple[str, ...]
+    prob: np.ndarray
+    model: str = ""
+
+    @property
+    def id(self) -> str:
+        return f"{self.network}.{self.station}.{self.location}"
+
+    @property
+    def n_samples(self) -> int:
+        return int(self.prob.shape[1])
+
+
+@dataclass(eq=False)
+class Picks(_Columns):
+    """Phase picks with absolute times. One row per pick; columns:
+
+    ``network, station, location`` (str)  station of the pick
+    ``phase`` (str)                       e.g. ``"P"``, ``"S"``
+    ``time`` (datetime64[ns], UTC)        pick time (sub-sample)
+    ``probability`` (float32)             model probability at the pick (0–1)
+    ``amplitude`` (float32)               largest absolute amplitude, in input units (counts),
+                                          of the demeaned waveform in the window after the pick
+    ``snr`` (float32)                     RMS after the pick / RMS before it (amplitude ratio)
+    """
+
+    network: np.ndarray
+    station: np.ndarray
+    location: np.ndarray
+    phase: np.ndarray
+    time: np.ndarray
+    probability: np.ndarray
+    amplitude: np.ndarray
+    snr: np.ndarray
+
+    @classmethod
+    def empty(cls) -> Picks:
+        s = np.array([], dtype=object)
+        f = np.array([], dtype=np.float32)
+        return cls(s, s, s, s, np.array([], dtype="datetime64[ns]"), f, f, f)
+
+    @classmethod
+    def concatenate(cls, tables) -> Picks:
+        tables = [t for t in tables if len(t)]
+        if not tables:
+            return cls.empty()
+        kw = {f.name: np.concatenate([getattr(t, f.name) for t in tables]) for f in fields(cls)}
+        return cls(**kw)

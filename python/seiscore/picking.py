@@ -1,7 +1,9 @@
-"""Picking: phase-probability traces → picks.
+"""Picking: waveforms → phase-probability traces → picks.
 
-``extract_picks`` turns probability traces (the output of a deep-learning picker such as
-PhaseNet) into picks with the C++ kernel in ``seiscore._core.picking``.
+``annotate`` runs a deep-learning picker (ONNX Runtime, see :mod:`seiscore.models`) over
+continuous waveforms and returns probability traces; ``extract_picks`` turns probability
+traces into picks with the C++ kernel in ``seiscore._core.picking``; ``pick`` composes the two
+and returns a table of picks with absolute times, amplitudes and SNR.
 """
 
 from __future__ import annotations
@@ -12,10 +14,11 @@ import numpy as np
 
 from . import _core
 from ._validate import as_float32_array, check_workers, per_phase
-from .containers import SamplePicks
+from .containers import Annotations, Picks, SamplePicks, Waveforms
 from .exceptions import InputError
+from .models import Model, load_model
 
-__all__ = ["extract_picks"]
+__all__ = ["annotate", "extract_picks", "pick"]
 
 
 def extract_picks(
@@ -105,3 +108,313 @@ def extract_picks(
         start=cols["start"],
         end=cols["end"],
     )
+
+
+# ---------------------------------------------------------------------------- annotate
+
+
+def _segments(finite: np.ndarray) -> list[tuple[int, int]]:
+    """Half-open runs [start, end) where ``finite`` is True."""
+    if finite.size == 0:
+        return []
+    edges = np.diff(np.concatenate(([0], finite.view(np.int8), [0])))
+    starts = np.flatnonzero(edges == 1)
+    ends = np.flatnonzero(edges == -1)
+    return list(zip(starts.tolist(), ends.tolist()))
+
+
+def _normalise(x: np.ndarray, how: str, axis: int) -> np.ndarray:
+    """Per window and channel normalisation along the sample axis (in place where possible)."""
+    if how == "none":
+        return x
+    x -= x.mean(axis=axis, keepdims=True)
+    if how == "std":
+        scale = x.std(axis=axis, keepdims=True)
+    elif how == "peak":
+        scale = np.abs(x).max(axis=axis, keepdims=True)
+    else:  # demean
+        return x
+    np.divide(x, scale, out=x, where=scale > 0)
+    x[np.broadcast_to(scale == 0, x.shape)] = 0.0
+    return x
+
+
+def _taper(length: int, edge: int, left: bool, right: bool) -> np.ndarray:
+    """Stitching weights of one window: cosine ramps over ``edge`` samples at tapered sides."""
+    w = np.ones(length, np.float32)
+    if edge > 0:
+        ramp = (0.5 - 0.5 * np.cos(np.pi * (np.arange(edge) + 0.5) / edge)).astype(np.float32)
+        ramp = np.maximum(ramp, 1e-3)
+        if left:
+            w[:edge] = ramp
+        if right:
+            w[length - edge :] = ramp[::-1]
+    return w
+
+
+def _model_input(w: Waveforms, model: Model) -> np.ndarray:
+    """Rows of ``w`` in the card's channel order, checked against the card."""
+    card = model.card
+    if abs(w.sampling_rate - card.sampling_rate) > 1e-6 * card.sampling_rate:
+        raise InputError(
+            f"{w.id}: sampled at {w.sampling_rate} Hz but model {card.name!r} expects "
+            f"{card.sampling_rate} Hz; resample first (seiscore.io.to_waveforms(sampling_rate=...))"
+        )
+    rows = []
+    for comp in card.channel_order:
+        if comp not in w.components:
+            raise InputError(f"{w.id}: no {comp} component (has {list(w.components)})")
+        c = w.components.index(comp)
+        if not w.present[c] and card.missing_components == "error":
+            raise InputError(f"{w.id}: model {card.name!r} needs the {comp} component, which is missing")
+        rows.append(c)
+    return w.data[rows]
+
+
+def _annotate_windows(model: Model, data: np.ndarray, out: np.ndarray, batch_size: int, overlap: int) -> None:
+    card = model.card
+    n_win = card.window_length
+    step = n_win - overlap
+    edge = overlap // 2
+    phase_rows = [card.labels.index(p) for p in card.phase_labels]
+    acc = np.zeros_like(out)
+    weight = np.zeros(out.shape[1], np.float32)
+    jobs = []  # (window start, valid length, tapered left, tapered right)
+    for s, e in _segments(np.isfinite(data).all(axis=0)):
+        length = e - s
+        if length < n_win:
+            jobs.append((s, length, False, False))
+            continue
+        starts = list(range(s, e - n_win + 1, step))
+        if starts[-1] != e - n_win:
+            starts.append(e - n_win)
+        for k, st in enumerate(starts):
+            jobs.append((st, n_win, k > 0, k < len(starts) - 1))
+    channels_first = card.input_layout == "NCW"
+    for b0 in range(0, len(jobs), batch_size):
+        batch = jobs[b0 : b0 + batch_size]
+        x = np.zeros((len(batch), data.shape[0], n_win), np.float32)
+        for i, (st, valid, _, _) in enumerate(batch):
+            x[i, :, :valid] = data[:, st : st + valid]
+        # a short segment is normalised over its samples only, then zero-padded
+        for i, (_, valid, _, _) in enumerate(batch):
+            if valid < n_win:
+                _normalise(x[i : i + 1, :, :valid], card.normalisation, axis=-1)
+        full = [i for i, (_, valid, _, _) in enumerate(batch) if valid == n_win]
+        if full:
+            x[full] = _normalise(x[full], card.normalisation, axis=-1)
+        feed = x if channels_first else np.ascontiguousarray(x.transpose(0, 2, 1))
+        y = model.run(feed)[0]
+        if not channels_first:
+            y = y.transpose(0, 2, 1)
+        y = y[:, phase_rows, :]
+        for i, (st, valid, tl, tr) in enumerate(batch):
+            w = _taper(valid, edge, tl, tr)
+            acc[:, st : st + valid] += y[i, :, :valid] * w
+            weight[st : st + valid] += w
+    covered = weight > 0
+    out[:, covered] = acc[:, covered] / weight[covered]
+
+
+def _annotate_stream(model: Model, data: np.ndarray, out: np.ndarray, chunk: int, overlap: int) -> None:
+    card = model.card
+    phase_rows = [card.labels.index(p) for p in card.phase_labels]
+    acc = np.zeros_like(out)
+    weight = np.zeros(out.shape[1], np.float32)
+    step = chunk - overlap
+    for s, e in _segments(np.isfinite(data).all(axis=0)):
+        starts = [s] if e - s <= chunk else list(range(s, e - overlap, step))
+        for k, st in enumerate(starts):
+            en = min(st + chunk, e)
+            length = en - st
+            x = np.zeros((max(length, card.min_length), data.shape[0]), np.float32)  # [sample, channel]
+            x[:length] = data[:, st:en].T
+            _normalise(x[:length], card.normalisation, axis=0)
+            prob, time = model.run(x)
+            prob = np.asarray(prob, np.float32)
+            time = np.asarray(time, np.float64).ravel()
+            # rows are not one per sample: windows inside the model overlap (repeated times)
+            # and padding adds rows past the end; keep rows inside the chunk, in time order,
+            # the highest probability where a time repeats
+            inside = (time >= 0) & (time <= length - 1)
+            time, prob = time[inside], prob[inside]
+            if time.size == 0:
+                continue
+            grid = np.arange(length, dtype=np.float64)
+            w = _taper(length, overlap // 2, k > 0, en < e)
+            uniq, inverse = np.unique(time, return_inverse=True)
+            for j, r in enumerate(phase_rows):
+                best = np.full(uniq.size, -np.inf, np.float32)
+                np.maximum.at(best, inverse, prob[:, r])
+                acc[j, st:en] += np.interp(grid, uniq, best).astype(np.float32) * w
+            weight[st:en] += w
+    covered = weight > 0
+    out[:, covered] = acc[:, covered] / weight[covered]
+
+
+def annotate(
+    waveforms: Waveforms | list[Waveforms],
+    model: Model | str = "phasenet",
+    *,
+    batch_size: int = 64,
+    overlap: int | None = None,
+    chunk_length: int | None = None,
+    device: str = "cpu",
+    threads: int | None = None,
+) -> list[Annotations]:
+    """Phase-probability traces for continuous waveforms.
+
+    Parameters
+    ----------
+    waveforms : Waveforms or list of Waveforms
+        One container per station, at the model's sampling rate with the card's components
+        (``seiscore.io.to_waveforms(stream, sampling_rate=model.card.sampling_rate)``). NaN
+        samples (gaps) are never fed to the model: each gap-free segment is processed on its
+        own, and the probabilities inside gaps are NaN.
+    model : Model or str
+        A loaded model or a bundled model's name (default: PhaseNet).
+    batch_size : int
+        Windows per ONNX Runtime call (``window`` contract).
+    overlap : int, optional
+        Samples shared by consecutive windows (``window`` contract, default half a window) or
+        chunks (``stream`` contract, default 10 s). Overlapping outputs are averaged with
+        cosine-tapered weights, so window edges count less than window centres.
+    chunk_length : int, optional
+        Samples per model call for the ``stream`` contract (default 10 minutes); bounds memory.
+    device, threads : passed to :func:`seiscore.models.load_model` when ``model`` is a name.
+
+    Returns
+    -------
+    list of Annotations
+        One per station, ``prob[phase, sample]`` on the same time grid as the input.
+    """
+    if isinstance(model, str):
+        model = load_model(model, device=device, threads=threads)
+    items = [waveforms] if isinstance(waveforms, Waveforms) else list(waveforms)
+    card = model.card
+    if batch_size < 1:
+        raise InputError(f"batch_size must be >= 1, got {batch_size}")
+    results = []
+    for w in items:
+        data = _model_input(w, model)
+        prob = np.full((len(card.phase_labels), w.n_samples), np.nan, np.float32)
+        if card.contract == "window":
+            ov = card.window_length // 2 if overlap is None else int(overlap)
+            if not 0 <= ov < card.window_length:
+                raise InputError(f"overlap must be in [0, {card.window_length}), got {ov}")
+            _annotate_windows(model, data, prob, batch_size, ov)
+        else:
+            rate = card.sampling_rate
+            chunk = int(600 * rate) if chunk_length is None else int(chunk_length)
+            ov = int(10 * rate) if overlap is None else int(overlap)
+            if chunk < 2 or not 0 <= ov < chunk:
+                raise InputError(f"chunk_length {chunk} / overlap {ov}: need 0 <= overlap < chunk_length")
+            _annotate_stream(model, data, prob, chunk, ov)
+        results.append(
+            Annotations(
+                network=w.network,
+                station=w.station,
+                location=w.location,
+                band=w.band,
+                starttime=w.starttime,
+                sampling_rate=w.sampling_rate,
+                phases=tuple(card.phases[lab] for lab in card.phase_labels),
+                prob=prob,
+                model=card.name,
+            )
+        )
+    return results
+
+
+# ---------------------------------------------------------------------------- pick
+
+
+def _amplitude_snr(data: np.ndarray, index: np.ndarray, fs: float, window_s: float):
+    """Peak |amplitude| after each pick and the RMS ratio after / before it, over all rows."""
+    n = data.shape[1]
+    k = max(1, int(round(window_s * fs)))
+    amp = np.full(len(index), np.nan, np.float32)
+    snr = np.full(len(index), np.nan, np.float32)
+    for j, i in enumerate(index.tolist()):
+        lo, hi = max(0, i - k), min(n, i + k)
+        seg = data[:, lo:hi]
+        if not np.isfinite(seg).all() or i - lo < 2 or hi - i < 2:
+            continue
+        seg = seg - seg[:, : i - lo].mean(axis=1, keepdims=True)
+        before, after = seg[:, : i - lo], seg[:, i - lo :]
+        amp[j] = np.abs(after).max()
+        noise = np.sqrt(np.mean(before**2))
+        signal = np.sqrt(np.mean(after**2))
+        snr[j] = signal / noise if noise > 0 else np.inf
+    return amp, snr
+
+
+def pick(
+    waveforms: Waveforms | list[Waveforms],
+    model: Model | str = "phasenet",
+    *,
+    height=None,
+    distance_s=None,
+    method: str = "peaks",
+    amplitude_window_s: float = 1.0,
+    batch_size: int = 64,
+    overlap: int | None = None,
+    device: str = "cpu",
+    threads: int | None = None,
+    annotations: list[Annotations] | None = None,
+) -> Picks:
+    """Pick P and S phases on continuous waveforms: :func:`annotate` + :func:`extract_picks`.
+
+    ``height`` and ``distance_s`` (seconds) default to the model card's recommendations (per
+    phase: a dict ``{"P": 0.3, "S": 0.3}``, a sequence in the card's phase order, or a scalar).
+    ``method="trigger"`` uses a hysteresis trigger with ``on=height`` and ``off=height/2``.
+    Amplitude (peak absolute amplitude of the demeaned waveform, all components, in input
+    units) and SNR (RMS ratio) are measured over ``amplitude_window_s`` after / before each
+    pick. Pass ``annotations`` (from :func:`annotate`) to skip inference.
+    """
+    if isinstance(model, str):
+        model = load_model(model, device=device, threads=threads)
+    items = [waveforms] if isinstance(waveforms, Waveforms) else list(waveforms)
+    if annotations is None:
+        annotations = annotate(items, model, batch_size=batch_size, overlap=overlap)
+    if len(annotations) != len(items):
+        raise InputError(f"got {len(annotations)} annotations for {len(items)} stations")
+    card = model.card
+    phases = [card.phases[lab] for lab in card.phase_labels]
+
+    def per_phase_value(value, key, default):
+        if value is None:
+            return [card.threshold(p, key, default) for p in phases]
+        if isinstance(value, dict):
+            return [float(value.get(p, card.threshold(p, key, default))) for p in phases]
+        return value
+
+    h = per_phase_value(height, "height", 0.3)
+    d = per_phase_value(distance_s, "distance_s", 1.0)
+    tables = []
+    for w, ann in zip(items, annotations):
+        fs = ann.sampling_rate
+        if method == "peaks":
+            sp = extract_picks(ann.prob[None], height=h, distance=d, sampling_rate=fs)
+        else:
+            on = np.asarray(h, np.float32) * np.ones(len(phases), np.float32)
+            sp = extract_picks(ann.prob[None], method="trigger", on=on, off=on / 2)
+        if not len(sp):
+            continue
+        amp, snr = _amplitude_snr(w.data[w.present], sp.index, fs, amplitude_window_s)
+        start_ns = np.int64(w.starttime.ns)
+        times = start_ns + np.round(sp.position / fs * 1e9).astype(np.int64)
+        n = len(sp)
+        tables.append(
+            Picks(
+                network=np.full(n, w.network, dtype=object),
+                station=np.full(n, w.station, dtype=object),
+                location=np.full(n, w.location, dtype=object),
+                phase=np.array(phases, dtype=object)[sp.phase],
+                time=times.astype("datetime64[ns]"),
+                probability=sp.probability,
+                amplitude=amp,
+                snr=snr,
+            )
+        )
+    return Picks.concatenate(tables)

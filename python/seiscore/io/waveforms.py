@@ -1,0 +1,698 @@
+"""Waveform files and archives → ObsPy Streams → :class:`~seiscore.containers.Waveforms`.
+
+This is the ObsPy boundary of the waveform path: it finds and reads miniSEED / SAC files and SDS
+archives (``obspy.read``, ``obspy.clients.filesystem.sds.Client``), then turns a Stream into one
+:class:`Waveforms` per station and band: merged, gaps as NaN, resampled, and aligned on one
+regular time grid with the components in a fixed order, as the pickers and correlators need.
+
+Problems with the data (unreadable files, missing components, conflicting overlaps, resampling
+decisions) come back as one-line messages beside the result, never as warnings: the caller
+decides whether to log, warn or stop. Bad arguments raise :class:`~seiscore.InputError`.
+"""
+
+from __future__ import annotations
+
+import glob
+import math
+import os
+import warnings
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import obspy
+from obspy import Stream, Trace, UTCDateTime
+from scipy import signal
+
+from ..containers import Waveforms
+from ..exceptions import InputError
+
+__all__ = [
+    "WAVEFORM_SUFFIXES",
+    "find_waveform_files",
+    "iter_days",
+    "read_sds",
+    "read_waveform_files",
+    "to_waveforms",
+    "waveforms_to_stream",
+]
+
+WAVEFORM_SUFFIXES = (".mseed", ".miniseed", ".ms", ".msd", ".sac", ".seed", ".SAC")
+
+#: Relative tolerance under which two sampling rates count as the same.
+_RATE_RTOL = 1e-7
+#: Fraction of a sample under which an offset from the grid is ignored (no shift).
+_GRID_TOL = 0.01
+#: Largest ``up`` or ``down`` for which resampling goes through ``resample_poly``.
+_MAX_POLY = 100
+#: Half-width, in input samples, of the Lanczos kernel used for irrational rate ratios.
+_LANCZOS_A = 20
+#: Component letter → the numbered orientation taken for it when the letter itself is absent.
+_NUMBERED = {"E": "1", "N": "2", "Z": "3"}
+
+
+# --------------------------------------------------------------------------------------------
+# files
+# --------------------------------------------------------------------------------------------
+
+
+def _as_path_list(inputs, name: str) -> list[Path]:
+    if isinstance(inputs, (str, os.PathLike)):
+        inputs = [inputs]
+    try:
+        paths = [Path(p) for p in inputs]
+    except TypeError as exc:
+        raise InputError(f"{name}: expected a path or a list of paths, got {inputs!r}") from exc
+    if not paths:
+        raise InputError(f"{name}: no paths given")
+    return paths
+
+
+def find_waveform_files(inputs, suffixes=WAVEFORM_SUFFIXES) -> list[Path]:
+    """Waveform files named by ``inputs``: files as they are, folders walked recursively.
+
+    ``inputs`` is one path or a list of paths. A file is taken whatever its suffix; in a folder
+    (and its subfolders) the files whose names end with one of ``suffixes`` (compared without
+    regard to case) are taken. Returns absolute paths, sorted, each once.
+
+    Raises :class:`InputError` for a path that does not exist, and for a folder that holds no
+    file with one of the suffixes.
+    """
+    paths = _as_path_list(inputs, "inputs")
+    if isinstance(suffixes, str):
+        suffixes = (suffixes,)
+    wanted = tuple(sorted({s.lower() for s in suffixes}))
+    if not wanted:
+        raise InputError("suffixes: no suffixes given")
+    found: set[Path] = set()
+    for path in paths:
+        if path.is_file():
+            found.add(path.resolve())
+        elif path.is_dir():
+            matches = [
+                p.resolve()
+                for p in path.rglob("*")
+                if p.name.lower().endswith(wanted) and p.is_file()
+            ]
+            if not matches:
+                raise InputError(
+                    f"{path}: no waveform files in this folder (looked for names ending with "
+                    f"{', '.join(wanted)}, case-insensitive, in all subfolders)"
+                )
+            found.update(matches)
+        else:
+            raise InputError(f"{path}: no such file or folder")
+    return sorted(found)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def read_waveform_files(
+    paths, *, starttime=None, endtime=None, errors: str = "collect"
+) -> tuple[Stream, list[str]]:
+    """Read waveform files with ``obspy.read`` into one Stream.
+
+    Each file is read whole (``headonly=False``), or cut to ``starttime``/``endtime`` on read
+    when given. Every trace is stamped with the file it came from in ``tr.stats._source``
+    (a string), which :func:`to_waveforms` gathers into ``Waveforms.sources``.
+
+    A file that cannot be read (unknown format, empty, corrupt) gives one message
+    ``"PATH: reason"`` in the returned list when ``errors="collect"`` (the other files are still
+    read), or raises :class:`InputError` naming the file when ``errors="raise"``. Warnings ObsPy
+    issues while reading (e.g. a truncated miniSEED record) become ``"PATH: warning: ..."``
+    messages in both modes.
+
+    Returns ``(stream, messages)``.
+    """
+    if errors not in ("collect", "raise"):
+        raise InputError(f"errors: expected 'collect' or 'raise', got {errors!r}")
+    paths = _as_path_list(paths, "paths")
+    kwargs = {}
+    if starttime is not None:
+        kwargs["starttime"] = _utc(starttime, "starttime")
+    if endtime is not None:
+        kwargs["endtime"] = _utc(endtime, "endtime")
+    t0, t1 = kwargs.get("starttime"), kwargs.get("endtime")
+    if t0 is not None and t1 is not None and t1 <= t0:
+        raise InputError(f"endtime {t1} is not after starttime {t0}")
+
+    stream = Stream()
+    messages: list[str] = []
+    for path in paths:
+        source = str(path)
+        try:
+            if not path.is_file():
+                raise OSError("no such file")
+            if path.stat().st_size == 0:
+                raise OSError("empty file")
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                # escape so that names with [ ] * ? are not taken as glob patterns by ObsPy
+                st = obspy.read(glob.escape(source), headonly=False, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - any reader failure is a property of the file
+            reason = _one_line(str(exc)) or type(exc).__name__
+            if isinstance(exc, TypeError) and "Unknown format" in reason:
+                reason = "unknown or corrupt waveform format"
+            message = f"{source}: {reason}"
+            if errors == "raise":
+                raise InputError(message) from exc
+            messages.append(message)
+            continue
+        for w in caught:
+            messages.append(f"{source}: warning: {_one_line(str(w.message))}")
+        for tr in st:
+            tr.stats._source = source
+        stream += st
+    return stream, messages
+
+
+# --------------------------------------------------------------------------------------------
+# times and SDS archives
+# --------------------------------------------------------------------------------------------
+
+
+def _utc(value, name: str) -> UTCDateTime:
+    """``value`` (UTCDateTime, ISO string, datetime, numpy.datetime64, epoch seconds) as UTC."""
+    if isinstance(value, UTCDateTime):
+        return value
+    try:
+        if isinstance(value, np.datetime64):
+            return UTCDateTime(ns=int(value.astype("datetime64[ns]").astype(np.int64)))
+        return UTCDateTime(value)
+    except Exception as exc:  # noqa: BLE001
+        raise InputError(f"{name}: cannot read {value!r} as a UTC time ({exc})") from exc
+
+
+def iter_days(starttime, endtime) -> list[tuple[UTCDateTime, UTCDateTime]]:
+    """Split ``[starttime, endtime)`` at UTC midnights into ``(start, end)`` pairs.
+
+    Consecutive pairs share their boundary (half-open intervals); the first starts at
+    ``starttime``, the last ends at ``endtime``; an ``endtime`` at midnight gives no empty day.
+    """
+    t0, t1 = _utc(starttime, "starttime"), _utc(endtime, "endtime")
+    if t1 <= t0:
+        raise InputError(f"endtime {t1} is not after starttime {t0}")
+    days = []
+    t = t0
+    while t < t1:
+        midnight = UTCDateTime(t.year, t.month, t.day) + 86400
+        end = min(midnight, t1)
+        days.append((t, end))
+        t = end
+    return days
+
+
+def read_sds(
+    root,
+    starttime,
+    endtime,
+    *,
+    network: str = "*",
+    station: str = "*",
+    location: str = "*",
+    channel: str = "*",
+) -> Stream:
+    """Read ``[starttime, endtime]`` from an SDS archive (``obspy.clients.filesystem.sds``).
+
+    The archive layout is ``YEAR/NET/STA/CHAN.D/NET.STA.LOC.CHAN.D.YEAR.DOY`` under ``root``;
+    codes accept the wildcards ``*`` and ``?``. Traces are stamped with the day files they
+    came from (``tr.stats._source``, a tuple of paths). Raises :class:`InputError` when
+    ``root`` is not a folder, when the archive cannot be read, or when no data is found.
+    """
+    from obspy.clients.filesystem.sds import Client
+
+    root = Path(root)
+    if not root.is_dir():
+        raise InputError(f"{root}: SDS root is not an existing folder")
+    t0, t1 = _utc(starttime, "starttime"), _utc(endtime, "endtime")
+    if t1 <= t0:
+        raise InputError(f"endtime {t1} is not after starttime {t0}")
+    seed_id = f"{network}.{station}.{location}.{channel}"
+    client = Client(str(root))
+    try:
+        st = client.get_waveforms(network, station, location, channel, t0, t1)
+    except Exception as exc:  # noqa: BLE001
+        raise InputError(
+            f"{root}: cannot read SDS data for {seed_id} from {t0} to {t1}: {_one_line(str(exc))}"
+        ) from exc
+    if len(st) == 0:
+        raise InputError(f"{root}: no SDS data for {seed_id} from {t0} to {t1}")
+    for tr in st:
+        tr.stats._source = _sds_files(client, tr)
+    return st
+
+
+def _sds_files(client, tr: Trace) -> tuple[str, ...]:
+    """The existing day files of ``tr``'s id over its time span (neighbours if none)."""
+    s = tr.stats
+
+    def files(a, b):
+        out = []
+        for day, _ in iter_days(a, b + 1e-6):
+            name = client.FMTSTR.format(
+                network=s.network,
+                station=s.station,
+                location=s.location,
+                channel=s.channel,
+                year=day.year,
+                doy=day.julday,
+                sds_type=client.sds_type,
+            )
+            path = os.path.join(client.sds_root, name)
+            if os.path.isfile(path):
+                out.append(path)
+        return out
+
+    found = files(s.starttime, s.endtime)
+    if not found:
+        border = float(getattr(client, "fileborder_seconds", 30))
+        found = files(s.starttime - border, s.endtime + border)
+    return tuple(found)
+
+
+# --------------------------------------------------------------------------------------------
+# Stream → Waveforms
+# --------------------------------------------------------------------------------------------
+
+
+def _same_rate(a: float, b: float) -> bool:
+    return abs(a - b) <= _RATE_RTOL * max(a, b)
+
+
+def _fmt_rate(r: float) -> str:
+    return f"{r:g} Hz"
+
+
+def _trace_sources(tr: Trace) -> tuple[str, ...]:
+    src = tr.stats.get("_source")
+    if not src:
+        return ()
+    if isinstance(src, str):
+        return (src,)
+    return tuple(str(s) for s in src)
+
+
+def _as_float64(data) -> np.ndarray:
+    """Trace data as float64 with masked samples as NaN."""
+    if isinstance(data, np.ma.MaskedArray):
+        return np.ma.filled(data.astype(np.float64), np.nan)
+    return np.asarray(data, dtype=np.float64)
+
+
+def _segments(x: np.ndarray) -> list[tuple[int, int]]:
+    """Half-open ``(start, end)`` of each run of finite samples."""
+    finite = np.isfinite(x).astype(np.int8)
+    edges = np.diff(np.concatenate(([0], finite, [0])))
+    return list(
+        zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist(), strict=True)
+    )
+
+
+def _rate_ratio(rate: float, target: float) -> tuple[int, int] | None:
+    """``(up, down)`` with ``target = rate * up / down`` exactly, both ≤ _MAX_POLY; else None."""
+    frac = Fraction(target / rate).limit_denominator(_MAX_POLY)
+    up, down = frac.numerator, frac.denominator
+    if up == 0 or max(up, down) > _MAX_POLY:
+        return None
+    if abs(rate * up / down - target) > 1e-9 * target:
+        return None
+    return up, down
+
+
+def _poly_filter(up: int, down: int) -> np.ndarray:
+    """Anti-alias / anti-imaging FIR for ``resample_poly`` (cutoff relative to the Nyquist of
+    the intermediate rate ``rate * up``)."""
+    if up == 1:
+        # integer decimation: scipy.signal.decimate(x, q, ftype="fir", zero_phase=True)'s filter
+        return signal.firwin(20 * down + 1, 1.0 / down, window="hamming")
+    m = max(up, down)
+    cutoff = 0.9 / down if down > up else 1.0 / up  # 0.45 × new rate when downsampling
+    # Kaiser beta 8 (~80 dB stop band) over 32 m + 1 taps: the polyphase branches then differ
+    # in gain by ~1e-5 instead of ~1e-3 with scipy's default (beta 5, 20 m + 1 taps)
+    return signal.firwin(32 * m + 1, cutoff, window=("kaiser", 8.0))
+
+
+def _resample(x: np.ndarray, rate: float, target: float) -> np.ndarray:
+    """Resample ``x`` (float64, NaN gaps; sample k at ``k / rate``) onto ``m / target``.
+
+    Each run of finite samples is resampled on its own, so gaps stay NaN and never leak data.
+    The output covers the input span (its last sample is at or before the last input sample).
+    """
+    n = x.size
+    n_out = int(math.floor((n - 1) * target / rate + 1e-6)) + 1
+    y = np.full(n_out, np.nan)
+    ratio = _rate_ratio(rate, target)
+    h = _poly_filter(*ratio) if ratio else None
+    sos = None
+    if ratio is None and target < rate:
+        sos = signal.butter(8, 0.45 * target, fs=rate, output="sos")
+    for s, e in _segments(x):
+        seg = x[s:e]
+        if ratio is not None:
+            up, down = ratio
+            # start at the first input sample that falls on the output grid (< down dropped)
+            p = (-s) % down
+            seg, s = seg[p:], s + p
+            if seg.size == 0:
+                continue
+            m0 = s * up // down
+            k = (seg.size - 1) * up // down + 1
+            if seg.size == 1:
+                y[m0] = seg[0]
+                continue
+            # the mean (raw counts carry a large offset) is taken out and put back exactly;
+            # padtype="line" extends the ends linearly rather than with zeros (less edge ringing)
+            mean = float(seg.mean())
+            out = signal.resample_poly(seg - mean, up, down, window=h, padtype="line")
+            y[m0 : m0 + k] = out[:k] + mean
+        else:
+            m0 = int(math.ceil(s * target / rate - 1e-6))
+            m1 = int(math.floor((e - 1) * target / rate + 1e-6))
+            if m1 < m0:
+                continue
+            if seg.size == 1:
+                y[m0] = seg[0]
+                continue
+            mean = float(seg.mean())
+            seg = seg - mean
+            if sos is not None:
+                padlen = min(3 * (2 * len(sos) + 1), seg.size - 1)
+                seg = signal.sosfiltfilt(sos, seg, padlen=padlen)
+            old_end = (seg.size - 1) / rate
+            new_start = max(m0 / target - s / rate, 0.0)
+            npts = m1 - m0 + 1
+            while npts > 0 and new_start + (npts - 1) / target > old_end:
+                npts -= 1  # rounding at the very end: never extrapolate
+            if npts <= 0:
+                continue
+            from obspy.signal.interpolation import lanczos_interpolation
+
+            out = lanczos_interpolation(
+                np.ascontiguousarray(seg),
+                0.0,
+                1.0 / rate,
+                new_start,
+                1.0 / target,
+                npts,
+                a=_LANCZOS_A,
+                window="lanczos",
+            )
+            y[m0 : m0 + npts] = out + mean
+    return y
+
+
+def _merge(pieces, rate: float, label: str, messages: list[str]):
+    """Merge ``[(starttime, channel, float64 data), ...]`` of one component at one rate.
+
+    Pieces are placed at the nearest sample of the grid of the earliest one (as ObsPy's merge
+    does); gaps are NaN; where pieces overlap, the earlier-starting one is kept, and a message
+    is added when the overlapping data differ.
+    """
+    pieces = sorted(pieces, key=lambda p: p[0])  # stable: ties keep the input order
+    t_ref = pieces[0][0]
+    offsets = [int(round((t - t_ref) * rate)) for t, _, _ in pieces]
+    n = max(o + d.size for o, (_, _, d) in zip(offsets, pieces, strict=True))
+    out = np.full(n, np.nan)
+    for o, (_, chan, d) in zip(offsets, pieces, strict=True):
+        view = out[o : o + d.size]
+        both = np.isfinite(view) & np.isfinite(d)
+        if both.any():
+            differ = both & ~np.isclose(view, d, rtol=1e-6, atol=0.0)
+            n_diff = int(differ.sum())
+            if n_diff:
+                first = t_ref + (o + int(np.flatnonzero(differ)[0])) / rate
+                messages.append(
+                    f"{label}.{chan}: overlapping traces disagree on {n_diff} samples "
+                    f"from {first}; kept the first"
+                )
+        empty = ~np.isfinite(view)
+        view[empty] = d[empty]
+    return t_ref, out
+
+
+def _check_components(components, require):
+    if isinstance(components, str):
+        components = tuple(components)
+    components = tuple(components)
+    if not components or any(not isinstance(c, str) or len(c) != 1 for c in components):
+        raise InputError(
+            f"components: expected single letters such as ('E', 'N', 'Z'), got {components!r}"
+        )
+    if len(set(components)) != len(components):
+        raise InputError(f"components: repeated letters in {components!r}")
+    if isinstance(require, str):
+        require = tuple(require)
+    require = tuple(require or ())
+    unknown = [c for c in require if c not in components]
+    if unknown:
+        raise InputError(f"require: {unknown} not among components {components!r}")
+    return components, require
+
+
+def to_waveforms(
+    stream,
+    *,
+    sampling_rate: float | None = None,
+    components=("E", "N", "Z"),
+    require=("Z",),
+) -> tuple[list[Waveforms], list[str]]:
+    """One :class:`Waveforms` per station and band from a Stream.
+
+    Traces are grouped by ``(network, station, location, band)``, ``band`` being the channel
+    without its last letter (``"HH"`` for ``"HHZ"``). The last letter of the channel is the
+    component. Rows follow ``components``; other components are ignored. **Numbered
+    orientations:** when ``E``, ``N`` or ``Z`` is requested and the group has no channel
+    ending in that letter, channels ending in ``1``, ``2`` or ``3`` respectively are taken
+    for it (no rotation: ``1``/``2`` are assumed close to east/north).
+
+    Per component, traces are merged at their native rate: each is placed at the nearest
+    sample of the grid of the earliest one; gaps become NaN (never zeros); masked samples
+    become NaN; where traces overlap the earlier-starting one is kept, and differing overlapped
+    data gives a message.
+
+    **Resampling** (to ``sampling_rate`` when given and different; else, when the components of
+    a station differ in rate, to the highest one, with a message). Each run of samples between
+    gaps is resampled on its own, so NaN gaps stay NaN:
+
+    * integer downsampling ``q``: the FIR anti-alias filter and decimation of
+      ``scipy.signal.decimate(x, q, ftype="fir", zero_phase=True)``, run through
+      ``scipy.signal.resample_poly`` (zero phase);
+    * other rational ratios ``up/down`` (both ≤ 100, e.g. 40 → 100 Hz is 5/2): polyphase
+      ``resample_poly`` with a Kaiser (beta 8) FIR whose cutoff is 0.45 × the new rate when
+      downsampling and the old Nyquist when upsampling;
+    * any other ratio: zero-phase Butterworth low-pass at 0.45 × the new rate (downsampling
+      only), then Lanczos interpolation (a = 20) onto the new grid.
+
+    In the polyphase cases the segment mean is removed before and restored after filtering and
+    the ends are extended linearly (``padtype="line"``), so the DC offset of raw counts does
+    not ring at segment edges. After a gap, resampling starts at the first input sample that
+    falls on the output grid (fewer than ``down`` input samples are skipped, left NaN).
+
+    **Alignment.** All rows share one grid that starts at the earliest sample of all
+    components (sample ``i`` at ``starttime + i / sampling_rate``) and ends at the latest
+    sample. A component whose samples sit off that grid by more than 1 % of a sample is
+    shifted by linear interpolation (with a message); within 1 % it is snapped. Samples where
+    a component has no data are NaN in that row. Then, because pickers need all components at
+    once, **NaN marks samples where any present component lacks data**: a sample NaN in any
+    present row is set to NaN in every row.
+
+    A requested component absent altogether gives a row of zeros (NaN where the others are),
+    ``present[c] = False`` and the message ``"NET.STA.LOC: no E component; filled with
+    zeros"``. A group lacking a component of ``require`` is skipped with a message naming the
+    station and the channels it has.
+
+    Data are float32, C-contiguous ``[n_components, n_samples]``, in the units of the input
+    (counts stay counts; no demean or filter besides the resampling filters).
+    ``Waveforms.sources`` lists the ``tr.stats._source`` of the traces used (see
+    :func:`read_waveform_files`, :func:`read_sds`).
+
+    Returns ``(waveforms sorted by id then band, messages)``. Messages are plain strings, not
+    warnings: the caller decides what to do with them. They name the station as
+    ``NET.STA.LOC``, or ``NET.STA.LOC (BAND)`` when that station has several bands.
+    """
+    components, require = _check_components(components, require)
+    if sampling_rate is not None:
+        bad = f"sampling_rate: expected a positive number, got {sampling_rate!r}"
+        try:
+            sampling_rate = float(sampling_rate)
+        except (TypeError, ValueError) as exc:
+            raise InputError(bad) from exc
+        if not (math.isfinite(sampling_rate) and sampling_rate > 0):
+            raise InputError(bad)
+    if isinstance(stream, Trace):
+        stream = [stream]
+    traces = list(stream)
+    messages: list[str] = []
+    if not traces:
+        messages.append("no traces to convert")
+        return [], messages
+
+    groups: dict[tuple[str, str, str, str], list[Trace]] = {}
+    for tr in traces:
+        if not isinstance(tr, Trace):
+            raise InputError(f"stream: expected ObsPy Traces, got {type(tr).__name__}")
+        s = tr.stats
+        if not s.channel:
+            messages.append(f"{tr.id}: trace without a channel code; ignored")
+            continue
+        if s.npts == 0:
+            continue
+        key = (s.network, s.station, s.location, s.channel[:-1])
+        groups.setdefault(key, []).append(tr)
+
+    bands: dict[tuple[str, str, str], int] = {}
+    for net, sta, loc, _band in groups:
+        bands[(net, sta, loc)] = bands.get((net, sta, loc), 0) + 1
+
+    out: list[Waveforms] = []
+    for key in sorted(groups):
+        net, sta, loc, band = key
+        label = f"{net}.{sta}.{loc}" + (f" ({band})" if bands[(net, sta, loc)] > 1 else "")
+        w = _group_to_waveforms(
+            key, label, groups[key], sampling_rate, components, require, messages
+        )
+        if w is not None:
+            out.append(w)
+    return out, messages
+
+
+def _group_to_waveforms(key, label, traces, sampling_rate, components, require, messages):
+    net, sta, loc, band = key
+    by_letter: dict[str, list[Trace]] = {}
+    for tr in traces:
+        by_letter.setdefault(tr.stats.channel[-1], []).append(tr)
+
+    chosen: dict[str, list[Trace]] = {}
+    for c in components:
+        if c in by_letter:
+            chosen[c] = by_letter[c]
+        elif c in _NUMBERED and _NUMBERED[c] not in components and _NUMBERED[c] in by_letter:
+            chosen[c] = by_letter[_NUMBERED[c]]
+
+    lacking = [c for c in require if c not in chosen]
+    if lacking or not chosen:
+        has = ", ".join(sorted({tr.stats.channel for tr in traces}))
+        what = ", ".join(lacking or components)
+        messages.append(f"{label}: no {what} component (channels: {has}); skipped")
+        return None
+
+    rates = {c: sorted({float(tr.stats.sampling_rate) for tr in trs}) for c, trs in chosen.items()}
+    all_rates = [r for rs in rates.values() for r in rs]
+    if sampling_rate is not None:
+        target = sampling_rate
+    else:
+        target = max(all_rates)
+        if any(not _same_rate(r, target) for r in all_rates):
+            listed = ", ".join(
+                f"{c}: {'/'.join(_fmt_rate(r) for r in rs)}" for c, rs in rates.items()
+            )
+            messages.append(
+                f"{label}: sampling rates differ ({listed}); resampled to {_fmt_rate(target)}"
+            )
+
+    # per component: merge at the native rate, then resample (or resample each trace, then
+    # merge, when one component mixes rates)
+    series: dict[str, tuple[UTCDateTime, np.ndarray]] = {}
+    sources: set[str] = set()
+    for c, trs in chosen.items():
+        for tr in trs:
+            sources.update(_trace_sources(tr))
+        pieces = [(tr.stats.starttime, tr.stats.channel, _as_float64(tr.data)) for tr in trs]
+        native = rates[c]
+        if all(_same_rate(r, native[0]) for r in native):
+            rate = native[0]
+            t0, x = _merge(pieces, rate, label, messages)
+            if not _same_rate(rate, target):
+                x = _resample(x, rate, target)
+        else:
+            resampled = []
+            for (t, chan, d), tr in zip(pieces, trs, strict=True):
+                r = float(tr.stats.sampling_rate)
+                resampled.append((t, chan, d if _same_rate(r, target) else _resample(d, r, target)))
+            t0, x = _merge(resampled, target, label, messages)
+        series[c] = (t0, x)
+
+    # common grid
+    start = min(t0 for t0, _ in series.values())
+    placements = {}
+    n_total = 0
+    for c, (t0, x) in series.items():
+        o = (t0 - start) * target
+        i = int(round(o))
+        if abs(o - i) <= _GRID_TOL:
+            placements[c] = (i, 0.0)
+        else:
+            i = int(math.floor(o))
+            placements[c] = (i, o - i)
+            messages.append(
+                f"{label}: {c} component is {o - i:.2f} samples off the common grid; "
+                f"shifted by linear interpolation"
+            )
+        n_total = max(n_total, i + x.size)
+
+    data = np.full((len(components), n_total), np.nan, dtype=np.float64)
+    present = np.zeros(len(components), dtype=bool)
+    for row, c in enumerate(components):
+        if c not in series:
+            continue
+        present[row] = True
+        x = series[c][1]
+        i, f = placements[c]
+        if f == 0.0:
+            data[row, i : i + x.size] = x
+        elif x.size > 1:
+            # grid point i + j lies between samples j - 1 and j (offset f): weights f and 1 - f
+            data[row, i + 1 : i + x.size] = x[:-1] * f + x[1:] * (1.0 - f)
+
+    missing_any = np.isnan(data[present]).any(axis=0)
+    for row, c in enumerate(components):
+        if not present[row]:
+            data[row] = 0.0
+            messages.append(f"{label}: no {c} component; filled with zeros")
+    data[:, missing_any] = np.nan
+
+    return Waveforms(
+        network=net,
+        station=sta,
+        location=loc,
+        band=band,
+        starttime=start,
+        sampling_rate=float(target),
+        components=tuple(components),
+        data=np.ascontiguousarray(data, dtype=np.float32),
+        present=present,
+        sources=tuple(sorted(sources)),
+    )
+
+
+def waveforms_to_stream(w: Waveforms, channel_prefix: str | None = None) -> Stream:
+    """A :class:`Waveforms` back as an ObsPy Stream (for plotting or writing).
+
+    One trace per present component and per run of samples between NaN gaps (masked arrays
+    then ``Stream.split()``); rows of components that were absent (``present`` False, zeros)
+    are left out. Channel codes are ``channel_prefix`` (default ``w.band``) + component letter.
+    Data stay float32.
+    """
+    if not isinstance(w, Waveforms):
+        raise InputError(f"w: expected a Waveforms, got {type(w).__name__}")
+    prefix = w.band if channel_prefix is None else channel_prefix
+    if not isinstance(prefix, str):
+        raise InputError(f"channel_prefix: expected a string, got {channel_prefix!r}")
+    st = Stream()
+    for c, row, ok in zip(w.components, np.asarray(w.data), np.asarray(w.present), strict=True):
+        if not ok:
+            continue
+        row = np.asarray(row, dtype=np.float32)
+        bad = ~np.isfinite(row)
+        data = np.ma.masked_array(row.copy(), mask=bad) if bad.any() else row.copy()
+        tr = Trace(data=data)
+        tr.stats.network = w.network
+        tr.stats.station = w.station
+        tr.stats.location = w.location
+        tr.stats.channel = prefix + c
+        tr.stats.sampling_rate = w.sampling_rate
+        tr.stats.starttime = UTCDateTime(w.starttime)
+        st += tr
+    return st.split()

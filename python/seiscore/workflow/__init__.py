@@ -1,0 +1,1 @@
+"""Jobs that compose the stages (reading, picking, writing); the CLI calls these."""

@@ -1,0 +1,175 @@
+"""The picking job behind ``seiscore-pick``: files, folders or an SDS archive → picks files.
+
+Work is cut into station-days so memory stays bounded whatever the record length: each
+station-day is read with a margin on both sides (so windows at midnight see context), picked,
+and only the picks inside the day are kept.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import obspy
+
+from .. import picking
+from ..containers import Picks
+from ..exceptions import InputError
+from ..io import catalog
+from ..io import waveforms as wio
+from ..models import Model, load_model
+
+
+@dataclass
+class PickJobResult:
+    picks: Picks
+    station_days: int = 0
+    errors: list[str] = field(default_factory=list)
+    messages: list[str] = field(default_factory=list)
+    outputs: list[Path] = field(default_factory=list)
+
+
+def _station_key(tr) -> str:
+    return f"{tr.stats.network}.{tr.stats.station}.{tr.stats.location}"
+
+
+def _index_files(paths, errors: list[str]):
+    """station id → (files, earliest start, latest end), from headers only."""
+    index: dict[str, list] = defaultdict(lambda: [set(), None, None])
+    for path in paths:
+        try:
+            st = obspy.read(str(path), headonly=True)
+        except Exception as exc:  # ObsPy raises many types for corrupt files
+            errors.append(f"{path}: cannot read waveform file ({type(exc).__name__}: {exc})")
+            continue
+        if len(st) == 0:
+            errors.append(f"{path}: no traces")
+            continue
+        for tr in st:
+            entry = index[_station_key(tr)]
+            entry[0].add(Path(path))
+            t0, t1 = tr.stats.starttime, tr.stats.endtime
+            entry[1] = t0 if entry[1] is None else min(entry[1], t0)
+            entry[2] = t1 if entry[2] is None else max(entry[2], t1)
+    return index
+
+
+def run_pick_job(
+    inputs,
+    output,
+    *,
+    model: Model | str = "phasenet",
+    card=None,
+    sds: bool = False,
+    starttime=None,
+    endtime=None,
+    height=None,
+    distance_s=None,
+    method: str = "peaks",
+    batch_size: int = 64,
+    device: str = "cpu",
+    threads: int | None = None,
+    plot_dir=None,
+    quakeml=None,
+    margin_s: float = 30.0,
+    progress: bool = True,
+) -> PickJobResult:
+    """Pick every station-day of the inputs and write ``output`` (CSV) and optionally QuakeML.
+
+    ``inputs``: waveform files and folders (walked by suffix), or with ``sds=True`` one SDS
+    archive root (then ``starttime``/``endtime`` are required). Errors about single files or
+    stations are collected in the result (the rest still runs); an unknown model or no usable
+    input at all raises ``InputError``.
+    """
+    from tqdm.auto import tqdm
+
+    if isinstance(model, (str, Path)) and not isinstance(model, Model):
+        model = load_model(str(model), card=card, device=device, threads=threads)
+    rate = model.card.sampling_rate
+    result = PickJobResult(picks=Picks.empty())
+    t_start = obspy.UTCDateTime(starttime) if starttime is not None else None
+    t_end = obspy.UTCDateTime(endtime) if endtime is not None else None
+
+    # --- plan station-days
+    tasks = []  # (station id, day start, day end, reader)
+    if sds:
+        if len(inputs) != 1:
+            raise InputError(f"--sds takes one archive root, got {len(inputs)} inputs")
+        if t_start is None or t_end is None:
+            raise InputError("an SDS archive needs a time range (--start and --end)")
+        root = Path(inputs[0])
+        if not root.is_dir():
+            raise InputError(f"SDS archive not found: {root}")
+        from obspy.clients.filesystem.sds import Client
+
+        nslc = sorted({(n, s, l) for n, s, l, _ in Client(str(root)).get_all_nslc()})
+        if not nslc:
+            raise InputError(f"{root}: no SDS data (expected YEAR/NET/STA/CHAN.D/ files)")
+        for n, s, loc in nslc:
+            for d0, d1 in wio.iter_days(t_start, t_end):
+                def reader(a, b, n=n, s=s, loc=loc):
+                    return wio.read_sds(root, a, b, network=n, station=s, location=loc or ""), []
+
+                tasks.append((f"{n}.{s}.{loc}", d0, d1, reader))
+    else:
+        paths = wio.find_waveform_files(inputs)
+        index = _index_files(paths, result.errors)
+        if not index:
+            raise InputError("no readable waveform data in the inputs:\n  " + "\n  ".join(result.errors))
+        for sid, (files, t0, t1) in sorted(index.items()):
+            a = max(t0, t_start) if t_start is not None else t0
+            b = min(t1, t_end) if t_end is not None else t1
+            if b <= a:
+                continue
+            for d0, d1 in wio.iter_days(a, b):
+                def reader(x, y, files=tuple(sorted(files)), sid=sid):
+                    st, errs = wio.read_waveform_files(files, starttime=x, endtime=y)
+                    net, sta, loc = sid.split(".")
+                    return st.select(network=net, station=sta, location=loc), errs
+
+                tasks.append((sid, d0, d1, reader))
+
+    # --- run
+    tables = []
+    seen_errors = set(result.errors)
+    bar = tqdm(tasks, desc="station-days", unit="station-day", disable=not progress)
+    for sid, d0, d1, reader in bar:
+        bar.set_postfix_str(f"{sid} {d0.date}")
+        try:
+            st, errs = reader(d0 - margin_s, d1 + margin_s)
+            for e in errs:
+                if e not in seen_errors:
+                    seen_errors.add(e)
+                    result.errors.append(e)
+            if len(st) == 0:
+                continue
+            items, msgs = wio.to_waveforms(st, sampling_rate=rate, components=model.card.channel_order)
+            result.messages.extend(msgs)
+            if not items:
+                result.errors.append(f"{sid}: no usable data for {d0.date} ({'; '.join(msgs) or 'empty'})")
+                continue
+            anns = picking.annotate(items, model, batch_size=batch_size)
+            picks = picking.pick(items, model, height=height, distance_s=distance_s, method=method,
+                                 annotations=anns)
+            lo, hi = np.datetime64(d0.ns, "ns"), np.datetime64(d1.ns, "ns")
+            picks = picks.select((picks.time >= lo) & (picks.time < hi))
+            tables.append(picks)
+            result.station_days += 1
+            if plot_dir is not None:
+                from ..plot import plot_picks
+
+                Path(plot_dir).mkdir(parents=True, exist_ok=True)
+                for w, ann in zip(items, anns):
+                    name = f"{w.id}.{w.band}_{d0.strftime('%Y%m%d')}.png"
+                    result.outputs.append(plot_picks(w, ann, picks, Path(plot_dir) / name))
+        except InputError as exc:
+            result.errors.append(f"{sid} {d0.date}: {exc}")
+    result.picks = Picks.concatenate(tables)
+    order = np.lexsort((result.picks.time, result.picks.station, result.picks.network))
+    result.picks = result.picks.select(order)
+    result.outputs.insert(0, catalog.write_picks_csv(result.picks, output))
+    if quakeml is not None:
+        result.outputs.insert(1, catalog.write_picks_quakeml(result.picks, quakeml))
+    return result
