@@ -29,8 +29,8 @@ def read_picks_csv(path) -> Picks:
 
     path = Path(path)
     try:
-        df = pd.read_csv(path, dtype={"network": str, "station": str, "location": str, "phase": str},
-                         keep_default_na=False)
+        text_columns = {"network": str, "station": str, "location": str, "phase": str}
+        df = pd.read_csv(path, dtype=text_columns)
     except FileNotFoundError:
         raise InputError(f"picks file not found: {path}") from None
     except Exception as exc:
@@ -39,6 +39,9 @@ def read_picks_csv(path) -> Picks:
     if missing:
         raise InputError(f"{path}: missing columns {missing} (expected {PICK_COLUMNS})")
     n = len(df)
+    for name in ("network", "station", "location", "phase"):
+        if name in df.columns:
+            df[name] = df[name].fillna("")
     try:
         times = pd.to_datetime(df["time"], utc=True).dt.tz_localize(None).to_numpy("datetime64[ns]")
     except (ValueError, TypeError) as exc:
