@@ -135,3 +135,13 @@ def test_console_scripts_exist():
     out = subprocess.run([sys.executable, "-m", "seiscore.cli", "pick", "--help"], capture_output=True, text=True,
                          check=True).stdout
     assert "--model" in out
+
+
+def test_demo_picks_the_bundled_records_like_the_analysts(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert pick_main(["--demo", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "P: 12/12 found" in out and "S: 12/12 found" in out
+    picks = read_picks_csv(tmp_path / "demo_picks.csv")
+    assert set(picks.phase) == {"P", "S"}
+    assert pick_main(["--demo", "some.mseed", "--quiet"]) == 2

@@ -146,9 +146,9 @@ def test_stream_contract_pads_short_chunks(tmp_path, rng):
 def test_phasenet_annotate_matches_tensorflow_reference():
     ref = np.load(shared_file("phasenet", "phasenet_tf_reference.npz"))
     model = load_model("phasenet")
-    items = [make_waveforms(ref["waveform"][i].T) for i in range(0, 154, 11)]
+    items = [make_waveforms(ref["waveform"][i].T) for i in range(154)]
     anns = annotate(items, model, batch_size=4)
-    for k, ann in zip(range(0, 154, 11), anns):
+    for k, ann in enumerate(anns):
         np.testing.assert_allclose(ann.prob, ref["prob_tf"][k].T[1:], atol=1e-4)
 
 

@@ -37,9 +37,11 @@ def _cmd_info(args: argparse.Namespace) -> int:
 
 
 def _add_pick_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("inputs", nargs="+", metavar="INPUT",
+    p.add_argument("inputs", nargs="*", metavar="INPUT",
                    help="waveform files or folders (walked for .mseed/.sac/...), or an SDS root with --sds")
-    p.add_argument("-o", "--output", required=True, help="picks CSV to write")
+    p.add_argument("-o", "--output", help="picks CSV to write (default with --demo: demo_picks.csv)")
+    p.add_argument("--demo", action="store_true",
+                   help="pick the bundled demo records (12 real NCEDC windows) and compare with the analysts' picks")
     p.add_argument("--quakeml", help="also write the picks as QuakeML to this path")
     p.add_argument("--model", default="phasenet",
                    help="bundled model name or path of an .onnx file (default: phasenet)")
@@ -61,8 +63,18 @@ def _add_pick_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _cmd_pick(args: argparse.Namespace) -> int:
-    from .workflow.pick import run_pick_job
+    from .exceptions import ConfigError
+    from .workflow.pick import DEMO_DIR, compare_with_manual, run_pick_job
 
+    if args.demo:
+        if args.inputs:
+            raise ConfigError("--demo picks the bundled records; give no INPUT")
+        args.inputs = [str(DEMO_DIR)]
+        args.output = args.output or "demo_picks.csv"
+    if not args.inputs:
+        raise ConfigError("no INPUT given (files, folders, an SDS root with --sds, or --demo)")
+    if not args.output:
+        raise ConfigError("the output file is required: -o picks.csv")
     height = {}
     if args.p_threshold is not None:
         height["P"] = args.p_threshold
@@ -94,6 +106,15 @@ def _cmd_pick(args: argparse.Namespace) -> int:
     n_s = int((result.picks.phase == "S").sum())
     print(f"{len(result.picks)} picks ({n_p} P, {n_s} S) from {result.station_days} station-days "
           f"-> {', '.join(str(p) for p in result.outputs[:2])}")
+    if args.demo:
+        cmp = compare_with_manual(result.picks, DEMO_DIR / "manual_picks.csv")
+        print("\nautomatic vs analysts' picks (error in s; NaN: none within 0.5 s):")
+        print(cmp.to_string(index=False, float_format=lambda v: f"{v:+.3f}"))
+        for phase in ("P", "S"):
+            sub = cmp[cmp.phase == phase]
+            found = sub.error_s.notna()
+            print(f"{phase}: {int(found.sum())}/{len(sub)} found, median |error| "
+                  f"{sub.error_s[found].abs().median():.3f} s")
     return 1 if result.errors else 0
 
 

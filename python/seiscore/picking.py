@@ -127,9 +127,10 @@ def _normalise(x: np.ndarray, how: str, axis: int) -> np.ndarray:
     """Per window and channel normalisation along the sample axis (in place where possible)."""
     if how == "none":
         return x
-    x -= x.mean(axis=axis, keepdims=True)
+    # statistics in float64: raw counts with a large offset lose digits in float32
+    x -= x.mean(axis=axis, keepdims=True, dtype=np.float64).astype(x.dtype)
     if how == "std":
-        scale = x.std(axis=axis, keepdims=True)
+        scale = x.std(axis=axis, keepdims=True, dtype=np.float64).astype(x.dtype)
     elif how == "peak":
         scale = np.abs(x).max(axis=axis, keepdims=True)
     else:  # demean

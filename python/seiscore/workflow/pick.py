@@ -173,3 +173,30 @@ def run_pick_job(
     if quakeml is not None:
         result.outputs.insert(1, catalog.write_picks_quakeml(result.picks, quakeml))
     return result
+
+
+DEMO_DIR = Path(__file__).resolve().parents[1] / "data" / "demo"
+
+
+def compare_with_manual(picks: Picks, manual_csv, tolerance_s: float = 0.5):
+    """Match each analyst pick (CSV: network, station, phase, time) with the closest automatic
+    pick of the same station and phase; returns a DataFrame with the time error in seconds
+    (NaN when nothing lies within ``tolerance_s``)."""
+    import pandas as pd
+
+    manual = pd.read_csv(manual_csv, dtype=str)
+    rows = []
+    for _, m in manual.iterrows():
+        t = pd.Timestamp(m["time"]).tz_localize(None).to_datetime64()
+        mine = (picks.network == m["network"]) & (picks.station == m["station"]) & (picks.phase == m["phase"])
+        dt = (picks.time[mine] - t) / np.timedelta64(1, "ns") / 1e9
+        best = dt[np.argmin(np.abs(dt))] if dt.size else np.nan
+        rows.append(
+            {
+                "station": f"{m['network']}.{m['station']}",
+                "phase": m["phase"],
+                "manual": m["time"],
+                "error_s": best if abs(best) <= tolerance_s else np.nan,
+            }
+        )
+    return pd.DataFrame(rows)
