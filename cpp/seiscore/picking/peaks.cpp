@@ -4,6 +4,10 @@
 #include <cmath>
 #include <numeric>
 
+#if defined(__SSE2__)
+#include <immintrin.h>
+#endif
+
 #include "seiscore/core/error.hpp"
 #include "seiscore/core/parallel.hpp"
 
@@ -43,11 +47,23 @@ struct Pick {
   std::int64_t end;
 };
 
-// True when any of the kBlock contiguous samples at p is >= h (NaN counts as below).
+// True when any of the kBlock contiguous samples at p is >= h (NaN counts as below). This
+// test is where the kernel spends its time; GCC does not vectorise the plain loop, so on x86
+// it is written with SSE (baseline on x86-64): four 4-wide ordered compares, OR, movemask.
 inline bool any_at_least(const float* p, float h) {
+#if defined(__SSE2__)
+  static_assert(kBlock == 16, "the SSE path tests 16 samples");
+  const __m128 t = _mm_set1_ps(h);
+  const __m128 a = _mm_cmpge_ps(_mm_loadu_ps(p), t);
+  const __m128 b = _mm_cmpge_ps(_mm_loadu_ps(p + 4), t);
+  const __m128 c = _mm_cmpge_ps(_mm_loadu_ps(p + 8), t);
+  const __m128 d = _mm_cmpge_ps(_mm_loadu_ps(p + 12), t);
+  return _mm_movemask_ps(_mm_or_ps(_mm_or_ps(a, b), _mm_or_ps(c, d))) != 0;
+#else
   unsigned hit = 0;
   for (std::int64_t j = 0; j < kBlock; ++j) hit |= static_cast<unsigned>(p[j] >= h);
   return hit != 0;
+#endif
 }
 
 // Sub-sample position of a maximum spanning samples [left, right] (equal values).
