@@ -157,9 +157,17 @@ class Model:
         self.card = card
         self.device = resolve_onnx_device(device)
         options = ort.SessionOptions()
-        if threads:
-            options.intra_op_num_threads = int(threads)
+        n_threads = int(threads) if threads else (os.cpu_count() or 1)
+        if n_threads < 1:
+            raise InputError(f"threads must be >= 1, got {threads}")
+        # Small convolutions (PhaseNet has 8-128 channels) scale poorly inside one call, so on
+        # the CPU each call runs on one thread and `concurrency` calls run side by side on
+        # different batches (measured: 2.4 s vs 3.5 s per PhaseNet station-day on 2 cores).
+        # On a GPU one stream of calls keeps the device busy.
+        self.concurrency = n_threads if self.device == "cpu" else 1
+        options.intra_op_num_threads = 1 if self.device == "cpu" else n_threads
         options.inter_op_num_threads = 1
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         providers = (
             ["CUDAExecutionProvider", "CPUExecutionProvider"]
@@ -224,7 +232,8 @@ def load_model(name_or_path: str | os.PathLike, *, card=None, device: str = "cpu
         ONNX Runtime execution provider; ``"cuda"`` raises ``BackendUnavailable`` without
         onnxruntime-gpu and a GPU.
     threads : int, optional
-        ONNX Runtime intra-op threads (default: all cores).
+        CPU threads for inference (default: all cores): on the CPU, this many single-threaded
+        ONNX Runtime calls run concurrently on different batches.
     """
     text = str(name_or_path)
     path = Path(text)

@@ -9,6 +9,9 @@ and returns a table of picks with absolute times, amplitudes and SNR.
 from __future__ import annotations
 
 import math
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from functools import lru_cache
 
 import numpy as np
 
@@ -140,6 +143,7 @@ def _normalise(x: np.ndarray, how: str, axis: int) -> np.ndarray:
     return x
 
 
+@lru_cache(maxsize=64)
 def _taper(length: int, edge: int, left: bool, right: bool) -> np.ndarray:
     """Stitching weights of one window: cosine ramps over ``edge`` samples at tapered sides."""
     w = np.ones(length, np.float32)
@@ -150,6 +154,7 @@ def _taper(length: int, edge: int, left: bool, right: bool) -> np.ndarray:
             w[:edge] = ramp
         if right:
             w[length - edge :] = ramp[::-1]
+    w.flags.writeable = False
     return w
 
 
@@ -178,8 +183,6 @@ def _annotate_windows(model: Model, data: np.ndarray, out: np.ndarray, batch_siz
     step = n_win - overlap
     edge = overlap // 2
     phase_rows = [card.labels.index(p) for p in card.phase_labels]
-    acc = np.zeros_like(out)
-    weight = np.zeros(out.shape[1], np.float32)
     jobs = []  # (window start, valid length, tapered left, tapered right)
     for s, e in _segments(np.isfinite(data).all(axis=0)):
         length = e - s
@@ -192,27 +195,48 @@ def _annotate_windows(model: Model, data: np.ndarray, out: np.ndarray, batch_siz
         for k, st in enumerate(starts):
             jobs.append((st, n_win, k > 0, k < len(starts) - 1))
     channels_first = card.input_layout == "NCW"
-    for b0 in range(0, len(jobs), batch_size):
-        batch = jobs[b0 : b0 + batch_size]
+
+    def infer(batch):
+        """Cut, normalise and run one batch of windows (runs in a worker thread)."""
         x = np.zeros((len(batch), data.shape[0], n_win), np.float32)
         for i, (st, valid, _, _) in enumerate(batch):
             x[i, :, :valid] = data[:, st : st + valid]
-        # a short segment is normalised over its samples only, then zero-padded
-        for i, (_, valid, _, _) in enumerate(batch):
-            if valid < n_win:
-                _normalise(x[i : i + 1, :, :valid], card.normalisation, axis=-1)
         full = [i for i, (_, valid, _, _) in enumerate(batch) if valid == n_win]
-        if full:
-            x[full] = _normalise(x[full], card.normalisation, axis=-1)
+        if len(full) == len(batch):
+            _normalise(x, card.normalisation, axis=-1)
+        else:  # a short segment is normalised over its samples only, then zero-padded
+            for i, (_, valid, _, _) in enumerate(batch):
+                _normalise(x[i : i + 1, :, :valid], card.normalisation, axis=-1)
         feed = x if channels_first else np.ascontiguousarray(x.transpose(0, 2, 1))
         y = model.run(feed)[0]
         if not channels_first:
             y = y.transpose(0, 2, 1)
-        y = y[:, phase_rows, :]
+        return batch, y[:, phase_rows, :]
+
+    acc = np.zeros_like(out)
+    weight = np.zeros(out.shape[1], np.float32)
+
+    def stitch(batch, y):
         for i, (st, valid, tl, tr) in enumerate(batch):
             w = _taper(valid, edge, tl, tr)
             acc[:, st : st + valid] += y[i, :, :valid] * w
             weight[st : st + valid] += w
+
+    # Batches run concurrently (model.concurrency calls at a time); results are stitched in
+    # order as they complete, with at most 2 x concurrency batches in flight (bounded memory).
+    batches = [jobs[b : b + batch_size] for b in range(0, len(jobs), batch_size)]
+    if model.concurrency <= 1 or len(batches) <= 1:
+        for batch in batches:
+            stitch(*infer(batch))
+    else:
+        with ThreadPoolExecutor(model.concurrency) as pool:
+            pending: deque = deque()
+            for batch in batches:
+                pending.append(pool.submit(infer, batch))
+                if len(pending) >= 2 * model.concurrency:
+                    stitch(*pending.popleft().result())
+            while pending:
+                stitch(*pending.popleft().result())
     covered = weight > 0
     out[:, covered] = acc[:, covered] / weight[covered]
 
