@@ -178,3 +178,93 @@ class Picks(_Columns):
             return cls.empty()
         kw = {f.name: np.concatenate([getattr(t, f.name) for t in tables]) for f in fields(cls)}
         return cls(**kw)
+
+
+@dataclass(eq=False)
+class Stations(_Columns):
+    """A station table. Columns:
+
+    ``network, station, location`` (str)
+    ``latitude, longitude`` (float64, degrees)   ``elevation_m`` (float64, metres above sea level)
+    ``x_km, y_km`` (float64)  local Cartesian position (x east, y north) from
+                              :func:`seiscore.geo.project` around the table's reference point;
+                              NaN until projected
+    """
+
+    network: np.ndarray
+    station: np.ndarray
+    location: np.ndarray
+    latitude: np.ndarray
+    longitude: np.ndarray
+    elevation_m: np.ndarray
+    x_km: np.ndarray
+    y_km: np.ndarray
+
+    @property
+    def ids(self) -> list[str]:
+        """``NET.STA.LOC`` of every row."""
+        return [f"{n}.{s}.{loc}" for n, s, loc in zip(self.network, self.station, self.location)]
+
+
+@dataclass(eq=False)
+class Grid3D:
+    """A regular 3-D grid in local km: node (ix, iy, iz) is at
+    ``origin_km + (ix, iy, iz) * spacing_km`` (x east, y north, z depth positive down, km
+    below sea level). Nodes are numbered ``(ix * ny + iy) * nz + iz`` (C order over x, y, z).
+    ``reference`` is the (latitude, longitude) of the local origin x = y = 0.
+    """
+
+    origin_km: tuple[float, float, float]
+    spacing_km: tuple[float, float, float]
+    shape: tuple[int, int, int]
+    reference: tuple[float, float] = (0.0, 0.0)
+
+    def __post_init__(self) -> None:
+        if len(self.shape) != 3 or min(self.shape) < 1:
+            raise ValueError(f"Grid3D: shape must be 3 positive ints, got {self.shape}")
+        if len(self.spacing_km) != 3 or min(self.spacing_km) <= 0:
+            raise ValueError(f"Grid3D: spacing must be 3 positive numbers, got {self.spacing_km}")
+
+    @property
+    def n_nodes(self) -> int:
+        nx, ny, nz = self.shape
+        return nx * ny * nz
+
+    def axes(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Coordinates (km) along x, y, z."""
+        return tuple(o + d * np.arange(n) for o, d, n in zip(self.origin_km, self.spacing_km, self.shape))
+
+    def node_xyz(self, node) -> np.ndarray:
+        """[..., 3] coordinates (km) of node indices."""
+        nx, ny, nz = self.shape
+        node = np.asarray(node)
+        ix, rem = np.divmod(node, ny * nz)
+        iy, iz = np.divmod(rem, nz)
+        idx = np.stack([ix, iy, iz], axis=-1)
+        return np.asarray(self.origin_km) + idx * np.asarray(self.spacing_km)
+
+
+@dataclass(eq=False)
+class TravelTimeTable:
+    """First-arrival travel times from a source at depth to a receiver at the datum (sea level),
+    on a regular (depth, epicentral distance) grid, per phase.
+
+    ``times[phase, i_depth, i_distance]`` float32 seconds for a source at
+    ``depth_km[i_depth]`` (km below sea level, positive down) and a receiver at sea level at
+    horizontal distance ``distance_km[i_distance]``; NaN where the phase cannot arrive.
+    ``surface_velocity[phase]`` (km/s) is the velocity just below the datum, used to correct for
+    station elevation: a station ``e`` km above sea level adds ``e / surface_velocity``.
+    ``model`` names the velocity model.
+    """
+
+    phases: tuple[str, ...]
+    distance_km: np.ndarray
+    depth_km: np.ndarray
+    times: np.ndarray
+    surface_velocity: dict
+    model: str = ""
+
+    def __post_init__(self) -> None:
+        expect = (len(self.phases), len(self.depth_km), len(self.distance_km))
+        if self.times.shape != expect:
+            raise ValueError(f"TravelTimeTable: times shape {self.times.shape}, expected {expect}")
