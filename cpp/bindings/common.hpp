@@ -15,9 +15,11 @@ namespace seiscore::bindings {
 namespace py = pybind11;
 
 // Refuses anything that is not exactly dtype T (no silent casts): the Python wrappers coerce.
+// Compared by equivalence, not identity: an array that went through pickle (a Dask worker)
+// has an equal dtype that is not the same Python object.
 template <class T>
 void require_dtype(const py::array& a, const char* name) {
-  if (!a.dtype().is(py::dtype::of<T>())) {
+  if (!py::isinstance<py::array_t<T, 0>>(a)) {
     throw py::value_error(std::string(name) + ": expected dtype " + std::string(py::str(py::dtype::of<T>())) +
                           ", got " + std::string(py::str(a.dtype())));
   }

@@ -7,6 +7,12 @@
 #define SEISCORE_VERSION_INFO "unknown"
 #endif
 
+namespace seiscore::bindings {
+void bind_cuda_traveltime(pybind11::module_& m);
+void bind_cuda_correlation(pybind11::module_& m);
+void bind_cuda_location(pybind11::module_& m);
+}  // namespace seiscore::bindings
+
 PYBIND11_MODULE(_cuda, m) {
   namespace py = pybind11;
   namespace sc = seiscore::cuda;
@@ -31,4 +37,8 @@ PYBIND11_MODULE(_cuda, m) {
         return d;
       },
       py::arg("index") = 0, "Name, compute capability, memory (bytes) and SM count of a device.");
+  // stage twins, in pipeline order
+  seiscore::bindings::bind_cuda_traveltime(m);
+  seiscore::bindings::bind_cuda_correlation(m);
+  seiscore::bindings::bind_cuda_location(m);
 }

@@ -10,6 +10,10 @@
 namespace seiscore::bindings {
 void bind_build_info(py::module_& m);
 void bind_picking(py::module_& m);
+void bind_correlation(py::module_& m);
+void bind_traveltime(py::module_& m);
+void bind_association(py::module_& m);
+void bind_location(py::module_& m);
 }  // namespace seiscore::bindings
 
 PYBIND11_MODULE(_core, m) {
@@ -18,4 +22,8 @@ PYBIND11_MODULE(_core, m) {
   // seiscore::InvalidArgument derives from std::invalid_argument → ValueError (pybind11 default).
   seiscore::bindings::bind_build_info(m);
   seiscore::bindings::bind_picking(m);
+  seiscore::bindings::bind_traveltime(m);
+  seiscore::bindings::bind_association(m);
+  seiscore::bindings::bind_location(m);
+  seiscore::bindings::bind_correlation(m);
 }

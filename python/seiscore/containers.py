@@ -268,3 +268,96 @@ class TravelTimeTable:
         expect = (len(self.phases), len(self.depth_km), len(self.distance_km))
         if self.times.shape != expect:
             raise ValueError(f"TravelTimeTable: times shape {self.times.shape}, expected {expect}")
+
+
+@dataclass(eq=False)
+class Events(_Columns):
+    """Earthquakes (hypocentres). One row per event; columns:
+
+    ``event_id`` (int64)                  identifier; picks refer to their event by it
+    ``time`` (datetime64[ns], UTC)        origin time
+    ``latitude, longitude`` (float64)     epicentre, degrees
+    ``depth_km`` (float64)                hypocentre depth, km below sea level (positive down)
+    ``x_km, y_km`` (float64)              epicentre in local km (x east, y north) around the
+                                          reference point of the stations' projection
+    ``n_p, n_s`` (int32)                  P and S picks that belong to the event
+    ``rms_s`` (float32)                   RMS of those picks' time residuals, seconds
+    """
+
+    event_id: np.ndarray
+    time: np.ndarray
+    latitude: np.ndarray
+    longitude: np.ndarray
+    depth_km: np.ndarray
+    x_km: np.ndarray
+    y_km: np.ndarray
+    n_p: np.ndarray
+    n_s: np.ndarray
+    rms_s: np.ndarray
+
+    @classmethod
+    def empty(cls) -> Events:
+        f = np.array([], dtype=np.float64)
+        i = np.array([], dtype=np.int32)
+        return cls(np.array([], dtype=np.int64), np.array([], dtype="datetime64[ns]"), f, f, f, f, f, i, i,
+                   np.array([], dtype=np.float32))
+
+
+@dataclass(eq=False)
+class Locations(_Columns):
+    """Hypocentres from migration (``seiscore.location``): the :class:`Events` columns plus the
+    coalescence and the location uncertainty. One row per event; columns:
+
+    ``event_id`` (int64), ``time`` (datetime64[ns], UTC origin time), ``latitude, longitude``
+    (float64, degrees), ``depth_km`` (float64, km below sea level), ``x_km, y_km`` (float64, local
+    km around the grid's reference point) — as in :class:`Events`, at the sub-grid location
+    ``n_p, n_s`` (int32)          P and S onset functions (stations) that were stacked
+    ``rms_s`` (float32)           NaN (migration uses no picks; kept for :class:`Events` parity)
+    ``coherence`` (float32)       maximum coalescence at the origin time (mean of the stacked
+                                  onsets, or QuakeMigrate's geometric mean)
+    ``coherence_norm`` (float32)  that maximum divided by the mean over all grid nodes
+    ``err_x_km, err_y_km, err_z_km`` (float32)  1-sigma uncertainties from a Gaussian fitted to
+                                  the marginal coalescence volume around its peak
+    ``cov_x_km, cov_y_km, cov_z_km`` (float32)  1-sigma uncertainties from the weighted covariance
+                                  of the nodes above half of the peak coalescence
+    ``err_time_s`` (float32)      1-sigma width of the coalescence peak in time at the hypocentre
+    """
+
+    event_id: np.ndarray
+    time: np.ndarray
+    latitude: np.ndarray
+    longitude: np.ndarray
+    depth_km: np.ndarray
+    x_km: np.ndarray
+    y_km: np.ndarray
+    n_p: np.ndarray
+    n_s: np.ndarray
+    rms_s: np.ndarray
+    coherence: np.ndarray
+    coherence_norm: np.ndarray
+    err_x_km: np.ndarray
+    err_y_km: np.ndarray
+    err_z_km: np.ndarray
+    cov_x_km: np.ndarray
+    cov_y_km: np.ndarray
+    cov_z_km: np.ndarray
+    err_time_s: np.ndarray
+
+    @classmethod
+    def empty(cls) -> Locations:
+        f64 = np.array([], dtype=np.float64)
+        f32 = np.array([], dtype=np.float32)
+        i32 = np.array([], dtype=np.int32)
+        return cls(np.array([], dtype=np.int64), np.array([], dtype="datetime64[ns]"), f64, f64, f64, f64, f64,
+                   i32, i32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32)
+
+    @classmethod
+    def concatenate(cls, tables) -> Locations:
+        tables = [t for t in tables if len(t)]
+        if not tables:
+            return cls.empty()
+        return cls(**{f.name: np.concatenate([getattr(t, f.name) for t in tables]) for f in fields(cls)})
+
+    def to_events(self) -> Events:
+        """The :class:`Events` columns of this table."""
+        return Events(**{f.name: getattr(self, f.name) for f in fields(Events)})

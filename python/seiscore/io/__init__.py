@@ -24,3 +24,4 @@ __all__ = [
     "to_waveforms",
     "waveforms_to_stream",
 ]
+from .stations import project_stations, read_stations  # noqa: E402,F401  (station tables; issue 4)

@@ -1,0 +1,119 @@
+"""The association job behind ``seiscore associate``: a picks CSV, a station file and a velocity
+model in; an events CSV and the picks with their event ids out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .. import association
+from ..association import Association
+from ..exceptions import ConfigError, InputError
+from ..io import catalog
+from ..io.stations import read_stations
+
+EVENT_COLUMNS = [
+    "event_id",
+    "time",
+    "latitude",
+    "longitude",
+    "depth_km",
+    "x_km",
+    "y_km",
+    "n_p",
+    "n_s",
+    "rms_s",
+]
+
+
+@dataclass
+class AssociateJobResult:
+    association: Association
+    outputs: list[Path] = field(default_factory=list)
+    messages: list[str] = field(default_factory=list)
+
+
+def _iso(times: np.ndarray) -> np.ndarray:
+    return np.datetime_as_string(
+        np.asarray(times).astype("datetime64[us]"), unit="us", timezone="UTC"
+    )
+
+
+def write_events_csv(result: Association, path) -> Path:
+    """Events as CSV (columns :data:`EVENT_COLUMNS`, time in ISO 8601 UTC, plus ``score``)."""
+    df = result.events.to_dataframe()
+    df["time"] = _iso(result.events.time)
+    df["score"] = result.score
+    path = Path(path)
+    df.to_csv(path, index=False, float_format="%.6f")
+    return path
+
+
+def write_assigned_picks_csv(result: Association, path) -> Path:
+    """The input picks with ``event_id`` (-1: not associated) and ``residual_s`` columns."""
+    df = result.picks_dataframe()
+    df["time"] = _iso(result.picks.time)
+    path = Path(path)
+    df.to_csv(path, index=False, float_format="%.6g")
+    return path
+
+
+def load_model(model=None, vp: float | None = None, vs: float | None = None):
+    """A velocity model from a file, or a homogeneous one from ``vp``/``vs`` (km/s)."""
+    from .. import traveltime
+
+    if model is not None and (vp is not None or vs is not None):
+        raise ConfigError(
+            "give either a model file (--model) or a homogeneous model (--vp and --vs), not both"
+        )
+    if model is not None:
+        path = Path(model)
+        if not path.exists():
+            raise InputError(f"velocity model file not found: {path}")
+        return traveltime.VelocityModel.from_file(path)
+    if vp is None or vs is None:
+        raise ConfigError(
+            "a velocity model is required: --model model.nd, or --vp and --vs for a homogeneous one"
+        )
+    return traveltime.VelocityModel.homogeneous(float(vp), float(vs))
+
+
+def run_associate_job(
+    picks,
+    stations,
+    output,
+    *,
+    model=None,
+    vp: float | None = None,
+    vs: float | None = None,
+    picks_output=None,
+    **config,
+) -> AssociateJobResult:
+    """Read picks (CSV as ``seiscore-pick`` writes it) and stations (StationXML, CSV, REAL
+    station.dat, … — anything :func:`seiscore.io.stations.read_stations` reads), associate, and
+    write ``output`` (events CSV) and ``picks_output`` (default: ``<output stem>_picks.csv``).
+
+    ``config`` goes to :func:`seiscore.association.associate`.
+    """
+    pick_table = catalog.read_picks_csv(picks)
+    station_table = read_stations(stations)
+    velocity = load_model(model, vp, vs)
+    result = association.associate(pick_table, station_table, velocity, **config)
+    out = Path(output)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    job = AssociateJobResult(association=result)
+    job.outputs.append(write_events_csv(result, out))
+    picks_out = Path(picks_output) if picks_output else out.with_name(f"{out.stem}_picks.csv")
+    job.outputs.append(write_assigned_picks_csv(result, picks_out))
+    s = result.stats
+    if s["n_unknown_station"]:
+        job.messages.append(
+            f"{s['n_unknown_station']} picks at stations not in {stations} were not associated"
+        )
+    if s["n_other_phase"]:
+        job.messages.append(
+            f"{s['n_other_phase']} picks with phases other than P/S were not associated"
+        )
+    return job
