@@ -252,8 +252,11 @@ class TravelTimeTable:
     ``times[phase, i_depth, i_distance]`` float32 seconds for a source at
     ``depth_km[i_depth]`` (km below sea level, positive down) and a receiver at sea level at
     horizontal distance ``distance_km[i_distance]``; NaN where the phase cannot arrive.
-    ``surface_velocity[phase]`` (km/s) is the velocity just below the datum, used to correct for
-    station elevation: a station ``e`` km above sea level adds ``e / surface_velocity``.
+    ``surface_velocity[phase]`` (km/s) is the velocity just below the datum. Station elevation:
+    :func:`seiscore.traveltime.travel_times` and ``station_grids`` default to an exact
+    correction through the medium above sea level (``elevation="fermat"``); the simple static
+    ``e / surface_velocity`` for a station ``e`` km above sea level is ``elevation="vertical"``
+    (poor for sources close to the station).
     ``model`` names the velocity model.
     """
 
