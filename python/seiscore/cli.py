@@ -252,6 +252,56 @@ def _cmd_associate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_run_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("config", nargs="?", metavar="CONFIG", help="TOML configuration (see --print-config)")
+    p.add_argument("--scheduler", metavar="ADDR", help="Dask scheduler address (tcp://...) for the picking tasks")
+    p.add_argument("--print-config", action="store_true", help="print every setting with its default, as TOML")
+    p.set_defaults(func=_cmd_run)
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from .exceptions import ConfigError
+    from .workflow import config as wcfg
+
+    if args.print_config:
+        print(wcfg.dumps(wcfg.load(args.config) if args.config else None), end="")
+        return 0
+    if not args.config:
+        raise ConfigError("no CONFIG given (write one from: seiscore run --print-config)")
+    from .workflow import pipeline
+
+    client = None
+    if args.scheduler:
+        from dask.distributed import Client
+
+        client = Client(args.scheduler)
+    try:
+        result = pipeline.run(args.config, client=client)
+    finally:
+        if client is not None:
+            client.close()
+    for msg in result.messages:
+        print(f"note: {msg}", file=sys.stderr)
+    print(pipeline.format_summary(result.summary))
+    print("-> " + ", ".join(str(p) for p in result.outputs))
+    return 0
+
+
+def _add_demo_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("folder", nargs="?", default="seiscore_demo", help="folder to write into (default: seiscore_demo)")
+    p.add_argument("--events", type=int, default=6, help="number of synthetic events (default 6)")
+    p.add_argument("--duration", type=float, default=180.0, help="record length, s (default 180)")
+    p.add_argument("--seed", type=int, default=7)
+    p.set_defaults(func=_cmd_demo)
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from .workflow.demo import run_demo
+
+    run_demo(args.folder, seed=args.seed, n_events=args.events, duration_s=args.duration)
+    return 0
+
+
 def pick_main(argv: list[str] | None = None) -> int:
     """Entry point of ``seiscore-pick``."""
     parser = argparse.ArgumentParser(
@@ -356,6 +406,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_associate_arguments(sub.add_parser("associate", help="associate picks into events (grid search over space and time)"))
     _add_correlate_arguments(sub.add_parser("correlate", help="ambient-noise cross-correlation of every station pair"))
     _add_locate_arguments(sub.add_parser("locate", help="detect and locate events by migration (same as seiscore-locate)"))
+    _add_run_arguments(sub.add_parser("run", help="the whole pipeline from a TOML configuration: pick, associate, relocate, catalogue"))
+    _add_demo_arguments(sub.add_parser("demo", help="synthetic scenario with known truth through the whole pipeline"))
     return parser
 
 

@@ -9,6 +9,12 @@
 #include "seiscore/core/error.hpp"
 #include "seiscore/core/parallel.hpp"
 
+// The 32-byte vector helpers below are always inlined into one function: no vector crosses a
+// call boundary, so GCC's note that such returns change the ABI without AVX does not apply.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wpsabi"
+#endif
+
 // The stacking loops are compiled twice on x86-64 (AVX2 and the baseline), and the loader picks
 // the version the CPU supports (GCC/Clang function multi-versioning through an ifunc).
 #if defined(__x86_64__) && defined(__GNUC__) && defined(__linux__) && !defined(SEISCORE_NO_MULTIVERSION)
