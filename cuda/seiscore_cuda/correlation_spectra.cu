@@ -8,40 +8,21 @@
 
 #include "seiscore_cuda/correlation_spectra.hpp"
 #include "seiscore_cuda/device.hpp"
+#include "seiscore_cuda/device_memory.cuh"
 
 namespace seiscore::cuda {
 
 namespace {
 
-void cuda_check(cudaError_t status, const char* what) {
-  if (status != cudaSuccess) throw CudaError(std::string("correlation: ") + what + ": " + cudaGetErrorString(status));
-}
-
-template <class T>
-struct DeviceArray {
-  T* ptr = nullptr;
-  explicit DeviceArray(std::size_t n) {
-    if (n) cuda_check(cudaMalloc(&ptr, n * sizeof(T)), "cudaMalloc");
-  }
-  ~DeviceArray() {
-    if (ptr) cudaFree(ptr);
-  }
-  DeviceArray(const DeviceArray&) = delete;
-  DeviceArray& operator=(const DeviceArray&) = delete;
-  void upload(const T* host, std::size_t n) {
-    if (n) cuda_check(cudaMemcpy(ptr, host, n * sizeof(T), cudaMemcpyHostToDevice), "copy to device");
-  }
-  void download(T* host, std::size_t n) const {
-    if (n) cuda_check(cudaMemcpy(host, ptr, n * sizeof(T), cudaMemcpyDeviceToHost), "copy to host");
-  }
-};
+// Errors name this twin.
+inline void check(cudaError_t status, const char* what) { cuda_check(status, "correlation", what); }
 
 void use_device(int device) {
   const int n = device_count();
   if (device < 0 || device >= n)
     throw CudaError("CUDA device " + std::to_string(device) + " does not exist (" + std::to_string(n) +
                     " device(s) found)");
-  cuda_check(cudaSetDevice(device), "cudaSetDevice");
+  check(cudaSetDevice(device), "cudaSetDevice");
 }
 
 unsigned blocks_for(std::int64_t n, int threads) { return static_cast<unsigned>((n + threads - 1) / threads); }
@@ -146,7 +127,7 @@ __global__ void cross_kernel(const float2* __restrict__ s, std::int64_t nfreq, c
 void upload_rows(const float* host, std::int64_t n_rows, std::int64_t nfreq, std::int64_t row_stride,
                  DeviceArray<float2>& dev) {
   if (n_rows == 0 || nfreq == 0) return;
-  cuda_check(cudaMemcpy2D(dev.ptr, nfreq * sizeof(float2), host, row_stride * sizeof(float2), nfreq * sizeof(float2),
+  check(cudaMemcpy2D(dev.ptr, nfreq * sizeof(float2), host, row_stride * sizeof(float2), nfreq * sizeof(float2),
                           n_rows, cudaMemcpyHostToDevice),
              "copy spectra to device");
 }
@@ -167,15 +148,15 @@ void correlation_condition_spectra(float* spec, std::int64_t n_rows, std::int64_
   if (shift_s) shift.upload(shift_s, n_rows);
   if (whiten) {
     amplitude_kernel<<<blocks_for(total, kThreads), kThreads>>>(x.ptr, n_rows, nfreq, amp.ptr);
-    cuda_check(cudaGetLastError(), "amplitude kernel");
+    check(cudaGetLastError(), "amplitude kernel");
   }
   Band b{{band[0], band[1], band[2], band[3]}};
   condition_kernel<<<blocks_for(total, kThreads), kThreads>>>(x.ptr, n_rows, nfreq, amp.ptr, shift_s ? shift.ptr : nullptr,
                                                             df, whiten ? 1 : 0, b, smooth_bins);
-  cuda_check(cudaGetLastError(), "condition kernel");
+  check(cudaGetLastError(), "condition kernel");
   energy_kernel<<<static_cast<unsigned>(n_rows), kThreads, kThreads * sizeof(double)>>>(x.ptr, nfreq, nfft, e.ptr);
-  cuda_check(cudaGetLastError(), "energy kernel");
-  cuda_check(cudaMemcpy2D(spec, row_stride * sizeof(float2), x.ptr, nfreq * sizeof(float2), nfreq * sizeof(float2),
+  check(cudaGetLastError(), "energy kernel");
+  check(cudaMemcpy2D(spec, row_stride * sizeof(float2), x.ptr, nfreq * sizeof(float2), nfreq * sizeof(float2),
                           n_rows, cudaMemcpyDeviceToHost),
              "copy spectra to host");
   e.download(energy, n_rows);
@@ -216,7 +197,7 @@ void correlation_cross_spectra(const float* spec, std::int64_t n_rows, std::int6
   if (weight) dw.upload(w.data(), n_terms);
   cross_kernel<<<blocks_for(n_out * nfreq, kThreads), kThreads>>>(s.ptr, nfreq, da.ptr, db.ptr, weight ? dw.ptr : nullptr,
                                                                   doff.ptr, n_out, o.ptr);
-  cuda_check(cudaGetLastError(), "cross-spectrum kernel");
+  check(cudaGetLastError(), "cross-spectrum kernel");
   o.download(reinterpret_cast<float2*>(out), n_out * nfreq);
 }
 

@@ -7,31 +7,15 @@
 #include <vector>
 
 #include "seiscore_cuda/device.hpp"
+#include "seiscore_cuda/device_memory.cuh"
 #include "seiscore_cuda/location_migrate.hpp"
 
 namespace seiscore::cuda {
 
 namespace {
 
-void cuda_check(cudaError_t status, const char* what) {
-  if (status != cudaSuccess) throw CudaError(std::string("location_migrate: ") + what + ": " + cudaGetErrorString(status));
-}
-
-template <class T>
-struct DeviceArray {
-  T* ptr = nullptr;
-  explicit DeviceArray(std::size_t n) {
-    if (n) cuda_check(cudaMalloc(&ptr, n * sizeof(T)), "cudaMalloc");
-  }
-  ~DeviceArray() {
-    if (ptr) cudaFree(ptr);
-  }
-  DeviceArray(const DeviceArray&) = delete;
-  DeviceArray& operator=(const DeviceArray&) = delete;
-  void upload(const T* host, std::size_t n) {
-    if (n) cuda_check(cudaMemcpy(ptr, host, n * sizeof(T), cudaMemcpyHostToDevice), "copy to device");
-  }
-};
+// Errors name this twin.
+inline void check(cudaError_t status, const char* what) { cuda_check(status, "location_migrate", what); }
 
 constexpr int kThreads = 256;    // samples per block
 constexpr int kNodeTile = 128;   // nodes per block (the partial-result granularity)
@@ -138,7 +122,7 @@ void select_device(int device) {
   const int n = device_count();
   if (device < 0 || device >= n)
     throw CudaError("CUDA device " + std::to_string(device) + " not available (" + std::to_string(n) + " device(s))");
-  cuda_check(cudaSetDevice(device), "cudaSetDevice");
+  check(cudaSetDevice(device), "cudaSetDevice");
 }
 
 void check_args(const MigrateArgs& a) {
@@ -170,16 +154,16 @@ void location_migrate_max(const MigrateArgs& a, float* max_coa, float* norm_coa,
     const std::int64_t len = std::min(chunk, a.n_out - t0);
     const dim3 grid(static_cast<unsigned>((len + kThreads - 1) / kThreads), static_cast<unsigned>(n_tiles));
     max_partial<<<grid, kThreads>>>(up.dev, a.first + t0, len, pmax.ptr, pnode.ptr, psum.ptr);
-    cuda_check(cudaGetLastError(), "max_partial launch");
+    check(cudaGetLastError(), "max_partial launch");
     max_reduce<<<static_cast<unsigned>((len + 255) / 256), 256>>>(n_tiles, len, a.n_nodes, pmax.ptr, pnode.ptr,
                                                                   psum.ptr, d_max.ptr, d_norm.ptr, d_node.ptr);
-    cuda_check(cudaGetLastError(), "max_reduce launch");
+    check(cudaGetLastError(), "max_reduce launch");
     const std::size_t n = static_cast<std::size_t>(len);
-    if (max_coa) cuda_check(cudaMemcpy(max_coa + t0, d_max.ptr, n * sizeof(float), cudaMemcpyDeviceToHost), "copy");
+    if (max_coa) check(cudaMemcpy(max_coa + t0, d_max.ptr, n * sizeof(float), cudaMemcpyDeviceToHost), "copy");
     if (norm_coa)
-      cuda_check(cudaMemcpy(norm_coa + t0, d_norm.ptr, n * sizeof(float), cudaMemcpyDeviceToHost), "copy");
+      check(cudaMemcpy(norm_coa + t0, d_norm.ptr, n * sizeof(float), cudaMemcpyDeviceToHost), "copy");
     if (max_node)
-      cuda_check(cudaMemcpy(max_node + t0, d_node.ptr, n * sizeof(std::int64_t), cudaMemcpyDeviceToHost), "copy");
+      check(cudaMemcpy(max_node + t0, d_node.ptr, n * sizeof(std::int64_t), cudaMemcpyDeviceToHost), "copy");
   }
 }
 
@@ -191,8 +175,8 @@ void location_migrate_map(const MigrateArgs& a, float* map, int device) {
   const std::size_t n = static_cast<std::size_t>(a.n_out * a.n_nodes);
   DeviceArray<float> d_map(n);
   map_kernel<<<static_cast<unsigned>((a.n_nodes + 255) / 256), 256>>>(up.dev, a.first, a.n_out, d_map.ptr);
-  cuda_check(cudaGetLastError(), "map launch");
-  cuda_check(cudaMemcpy(map, d_map.ptr, n * sizeof(float), cudaMemcpyDeviceToHost), "copy map");
+  check(cudaGetLastError(), "map launch");
+  check(cudaMemcpy(map, d_map.ptr, n * sizeof(float), cudaMemcpyDeviceToHost), "copy map");
 }
 
 }  // namespace seiscore::cuda

@@ -9,29 +9,15 @@
 #include <string>
 
 #include "seiscore_cuda/device.hpp"
+#include "seiscore_cuda/device_memory.cuh"
 #include "seiscore_cuda/traveltime_interp.hpp"
 
 namespace seiscore::cuda {
 
 namespace {
 
-void cuda_check(cudaError_t status, const char* what) {
-  if (status != cudaSuccess) throw CudaError(std::string("traveltime_station_grids: ") + what + ": " +
-                                             cudaGetErrorString(status));
-}
-
-template <class T>
-struct DeviceArray {
-  T* ptr = nullptr;
-  explicit DeviceArray(std::size_t n) {
-    if (n) cuda_check(cudaMalloc(&ptr, n * sizeof(T)), "cudaMalloc");
-  }
-  ~DeviceArray() {
-    if (ptr) cudaFree(ptr);
-  }
-  DeviceArray(const DeviceArray&) = delete;
-  DeviceArray& operator=(const DeviceArray&) = delete;
-};
+// Errors name this twin.
+inline void check(cudaError_t status, const char* what) { cuda_check(status, "traveltime_station_grids", what); }
 
 struct Params {
   std::int64_t n_st, n_ph, nz_t, nx_t;
@@ -124,13 +110,13 @@ void traveltime_station_grids(const float* tables, std::int64_t n_st, std::int64
     throw CudaError("CUDA device " + std::to_string(device) + " not available (" + std::to_string(n_dev) +
                     " device(s))");
   }
-  cuda_check(cudaSetDevice(device), "cudaSetDevice");
+  check(cudaSetDevice(device), "cudaSetDevice");
 
   const std::size_t n_tab = static_cast<std::size_t>(n_st * n_ph * nz_t * nx_t);
   DeviceArray<float> d_tab(n_tab);
   DeviceArray<double> d_xy(static_cast<std::size_t>(2 * n_st));
-  cuda_check(cudaMemcpy(d_tab.ptr, tables, n_tab * sizeof(float), cudaMemcpyHostToDevice), "copy tables");
-  cuda_check(cudaMemcpy(d_xy.ptr, station_xy, 2 * n_st * sizeof(double), cudaMemcpyHostToDevice), "copy stations");
+  check(cudaMemcpy(d_tab.ptr, tables, n_tab * sizeof(float), cudaMemcpyHostToDevice), "copy tables");
+  check(cudaMemcpy(d_xy.ptr, station_xy, 2 * n_st * sizeof(double), cudaMemcpyHostToDevice), "copy stations");
 
   Params P{n_st, n_ph, nz_t, nx_t, axes[0], axes[1], axes[2], axes[3], origin[0], origin[1], origin[2],
            spacing[0], spacing[1], spacing[2], shape[0], shape[1], shape[2], sampling_rate};
@@ -146,13 +132,13 @@ void traveltime_station_grids(const float* tables, std::int64_t n_st, std::int64
     const int block = 256;
     const auto blocks = static_cast<unsigned>((threads + block - 1) / block);
     grids_kernel<<<blocks, block>>>(d_tab.ptr, d_xy.ptr, P, begin, count, d_s.ptr, d_i.ptr);
-    cuda_check(cudaGetLastError(), "kernel launch");
+    check(cudaGetLastError(), "kernel launch");
     const std::size_t n_out = static_cast<std::size_t>(count * per_node);
     if (out_seconds)
-      cuda_check(cudaMemcpy(out_seconds + begin * per_node, d_s.ptr, n_out * sizeof(float), cudaMemcpyDeviceToHost),
+      check(cudaMemcpy(out_seconds + begin * per_node, d_s.ptr, n_out * sizeof(float), cudaMemcpyDeviceToHost),
                  "copy seconds");
     if (out_samples)
-      cuda_check(cudaMemcpy(out_samples + begin * per_node, d_i.ptr, n_out * sizeof(std::int32_t),
+      check(cudaMemcpy(out_samples + begin * per_node, d_i.ptr, n_out * sizeof(std::int32_t),
                             cudaMemcpyDeviceToHost),
                  "copy samples");
   }
