@@ -6,10 +6,12 @@
 1. coarse cells tile the search volume; per cell, station and phase, the travel-time range over
    the cell widens the matching window, and a histogram over origin time counts, per cell, the
    picks that fit; its space–time local maxima are the seeds;
-2. seeds are taken best first; each is refined (grid inside the cell, coarse-to-fine pattern
-   search with the tolerance narrowing to the final one, Gauss–Newton on the matched picks) and
-   accepted as an event when it has enough picks; its picks leave the pool and the search goes
-   on until no seed qualifies;
+2. seeds and refined candidate events share one best-first queue. A seed is checked two levels
+   finer (half- and quarter-size sub-cells, as an octree), then refined (grid inside the cell,
+   coarse-to-fine pattern search with the tolerance narrowing to the final one, Gauss–Newton on
+   the matched picks) into a candidate; the best candidate whose picks are still free becomes an
+   event when it has enough picks. Its picks leave the pool and the histogram, which uncovers
+   events it hid; the search goes on until nothing qualifies;
 3. time is cut into blocks that run in parallel (two passes, so that neighbouring blocks never
    compete for a pick), with the GIL released; memory is bounded by the block length.
 

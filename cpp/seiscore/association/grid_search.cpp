@@ -4,6 +4,8 @@
 #include <array>
 #include <cmath>
 #include <cstddef>
+#include <memory>
+#include <mutex>
 #include <numeric>
 #include <unordered_map>
 #include <unordered_set>
@@ -279,8 +281,9 @@ struct Match {
 // a refined candidate event (index into the block's candidates) keyed by its score.
 struct Seed {
   double key;
-  std::int32_t bin;   // -1 for a candidate
-  std::int64_t cell;  // candidate index for a candidate
+  std::int32_t bin;     // -1 for a candidate
+  std::int64_t cell;    // candidate index for a candidate
+  bool second = false;  // queued because a neighbour's refinement failed
 };
 
 inline bool seed_less(const Seed& a, const Seed& b) {
@@ -290,7 +293,35 @@ inline bool seed_less(const Seed& a, const Seed& b) {
   return a.cell > b.cell;
 }
 
-// Shared read-only state of one associate() call plus the global "taken" flags.
+// Sub-cell windows shared by all blocks of one associate() call: computed on first use and kept
+// (up to a memory cap); they depend only on the geometry, so which thread computes them does
+// not change any result.
+class WindowCache {
+ public:
+  using Windows = std::shared_ptr<const std::vector<CellSlot>>;
+  explicit WindowCache(std::size_t max_bytes) : max_bytes_(max_bytes) {}
+
+  Windows find(std::int64_t key) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = map_.find(key);
+    return it == map_.end() ? nullptr : it->second;
+  }
+
+  void insert(std::int64_t key, const Windows& w) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    const std::size_t bytes = w->size() * sizeof(CellSlot);
+    if (bytes_ + bytes > max_bytes_) return;
+    if (map_.emplace(key, w).second) bytes_ += bytes;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::unordered_map<std::int64_t, Windows> map_;
+  std::size_t bytes_ = 0;
+  std::size_t max_bytes_;
+};
+
+// Shared state of one associate() call: read-only inputs, the "taken" flags, the window cache.
 struct Search {
   const StationArrays& S;
   const Table& T;
@@ -298,6 +329,7 @@ struct Search {
   const PickIndex& I;
   const Grid& G;
   std::vector<std::uint8_t>& taken;  // by sorted position; written only by the block that owns it
+  WindowCache& windows;
 };
 
 // The search inside one time block.
@@ -348,7 +380,7 @@ class Block {
   std::int64_t nb_ = 0, i0_ = 0, i1_ = 0;
   std::vector<std::uint8_t> used_;
   std::vector<std::uint16_t> claims_;  // pending candidates holding each pick
-  std::unordered_map<std::int64_t, std::vector<CellSlot>> sub_cache_;  // sub_windows()
+  std::unordered_map<std::int64_t, WindowCache::Windows> sub_cache_;  // sub_windows() used here
   std::vector<std::pair<double, std::int32_t>> gathered_, ends_;       // screen() scratch
   std::vector<std::int32_t> cover_, station_cover_;
   std::vector<std::int32_t> hist_;              // [n_cells, nb_]
@@ -444,7 +476,7 @@ class Block {
   // A seed: (cell, bin) with at least min_picks and not below any neighbour in the 3x3x3 cells x
   // 3 bins around it, seeds already refined without success aside. Ties: along time the first
   // bin of a plateau; across cells the lower cell.
-  bool is_seed(std::int64_t c, std::int64_t b, bool ties_mask = false) const {
+  bool is_seed(std::int64_t c, std::int64_t b) const {
     const Grid& G = s_.G;
     const std::int32_t* row = hist_.data() + c * nb_;
     const std::int32_t v = row[b];
@@ -460,7 +492,7 @@ class Block {
           const std::int32_t* r2 = hist_.data() + c2 * nb_;
           for (std::int64_t b2 = std::max<std::int64_t>(b - 1, 0); b2 <= std::min(b + 1, nb_ - 1); ++b2) {
             const std::int32_t u = r2[b2];
-            if ((u > v || (ties_mask && u == v && c2 < c)) && !rejected_.count(c2 * nb_ + b2)) return false;
+            if ((u > v || (u == v && c2 < c)) && !rejected_.count(c2 * nb_ + b2)) return false;
           }
         }
       }
@@ -468,10 +500,10 @@ class Block {
     return true;
   }
 
-  // After a seed failed: its neighbours that it alone kept from being seeds become seeds; so do
-  // neighbours as high as it (a plateau of equal counts spreads over several cells when the
-  // windows are wide, and its first cell need not hold the event).
-  void unmask(std::int64_t c, std::int64_t b, std::vector<Seed>* heap) {
+  // After a seed failed the sub-cell check: the neighbours it alone kept from being seeds become
+  // seeds (wide windows spread an event's count over several cells, and the highest need not
+  // hold the event).
+  void unmask(std::int64_t c, std::int64_t b, std::vector<Seed>* heap, bool second) {
     const Grid& G = s_.G;
     const std::int64_t iz = c % G.nz, iy = (c / G.nz) % G.ny, ix = c / (G.nz * G.ny);
     for (std::int64_t jx = std::max<std::int64_t>(ix - 1, 0); jx <= std::min(ix + 1, G.nx - 1); ++jx) {
@@ -479,17 +511,17 @@ class Block {
         for (std::int64_t jz = std::max<std::int64_t>(iz - 1, 0); jz <= std::min(iz + 1, G.nz - 1); ++jz) {
           const std::int64_t c2 = (jx * G.ny + jy) * G.nz + jz;
           for (std::int64_t b2 = std::max<std::int64_t>(b - 1, 0); b2 <= std::min(b + 1, nb_ - 1); ++b2) {
-            if ((c2 != c || b2 != b) && is_seed(c2, b2, false)) push_seed(heap, c2, b2, true);
+            if ((c2 != c || b2 != b) && is_seed(c2, b2)) push_seed(heap, c2, b2, true, second);
           }
         }
       }
     }
   }
 
-  void push_seed(std::vector<Seed>* heap, std::int64_t c, std::int64_t b, bool keep_heap) {
+  void push_seed(std::vector<Seed>* heap, std::int64_t c, std::int64_t b, bool keep_heap, bool second = false) {
     const std::int64_t key = c * nb_ + b;
     if (rejected_.count(key) || !queued_.insert(key).second) return;
-    heap->push_back({static_cast<double>(hist_[static_cast<std::size_t>(key)]), static_cast<std::int32_t>(b), c});
+    heap->push_back({static_cast<double>(hist_[static_cast<std::size_t>(key)]), static_cast<std::int32_t>(b), c, second});
     if (keep_heap) std::push_heap(heap->begin(), heap->end(), seed_less);
     ++n_seeds;
   }
@@ -568,10 +600,6 @@ class Block {
     }
     for (const std::int64_t c : dirty_list_) {
       const std::int64_t lo = std::max<std::int64_t>(dirty_lo_[c], 0), hi = std::min(dirty_hi_[c], nb_ - 1);
-      // seeds that failed before may succeed now that these picks are gone
-      if (!rejected_.empty()) {
-        for (std::int64_t b = lo; b <= hi; ++b) rejected_.erase(c * nb_ + b);
-      }
       for (std::int64_t b = lo; b <= hi; ++b) {
         if (is_seed(c, b)) push_seed(heap, c, b, true);
       }
@@ -638,7 +666,7 @@ class Block {
       if (!screen(top.cell, top.bin)) {
         ++n_screened;
         rejected_.insert(top.cell * nb_ + top.bin);
-        unmask(top.cell, top.bin, &heap);
+        unmask(top.cell, top.bin, &heap, top.second);
         continue;
       }
       ++n_refined;
@@ -647,7 +675,7 @@ class Block {
       if (!ok) {
         ++n_rejected;
         rejected_.insert(top.cell * nb_ + top.bin);
-        unmask(top.cell, top.bin, &heap);
+        if (!top.second) unmask(top.cell, top.bin, &heap, true);
         continue;
       }
       claim(ev, +1);
@@ -659,11 +687,12 @@ class Block {
 
   // Windows of the 8 sub-cells (level 1: half size; level 2: quarter size, inside level-1
   // sub-cell `parent`) of a cell, [sub][entry] in the order of the cell's entries (slot -1
-  // where a station is out of reach); computed once per block.
+  // where a station is out of reach).
   const std::vector<CellSlot>& sub_windows(std::int64_t cell, int level, int parent) {
     const std::int64_t key = cell * 9 + (level == 1 ? 0 : 1 + parent);
     auto it = sub_cache_.find(key);
-    if (it != sub_cache_.end()) return it->second;
+    if (it != sub_cache_.end()) return *it->second;
+    if (auto shared = s_.windows.find(key)) return *sub_cache_.emplace(key, shared).first->second;
     const Grid& G = s_.G;
     const std::int64_t e0 = G.cell_begin[cell], n = G.cell_begin[cell + 1] - e0;
     std::vector<CellSlot> w(static_cast<std::size_t>(8 * n));
@@ -687,7 +716,9 @@ class Block {
         }
       }
     }
-    return sub_cache_.emplace(key, std::move(w)).first->second;
+    auto made = std::make_shared<const std::vector<CellSlot>>(std::move(w));
+    s_.windows.insert(key, made);
+    return *sub_cache_.emplace(key, made).first->second;
   }
 
   // True when, for one origin time, the gathered picks that fit the windows w[0..n) satisfy the
@@ -1271,7 +1302,8 @@ Result associate(const PickArrays& picks, const StationArrays& stations, const T
   const Grid G = build_grid(stations, table, config);
   if (G.cell_slots.empty()) return R;  // no station can be reached from the volume
   std::vector<std::uint8_t> taken(static_cast<std::size_t>(picks.n), 0);
-  const Search search{stations, table, config, I, G, taken};
+  WindowCache windows(std::size_t{256} << 20);
+  const Search search{stations, table, config, I, G, taken, windows};
 
   // blocks: cores of length L tile the origin times [t_first - w_hi, t_last - w_lo]
   const double M = G.w_hi;

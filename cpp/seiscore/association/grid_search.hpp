@@ -48,9 +48,10 @@
 //      stations with both, and RMS <= max_rms_s; otherwise it is matched again from its origin.
 //      Picks at stations beyond the last distance where >= min_pick_fraction of the stations so
 //      far (outwards from the epicentre) have a pick are not matched (distance criterion).
-//   4. An event's picks leave the pool and the histogram (cells within 5 cells of it); seeds
-//      that appear where counts fell, and seeds hidden only by seeds that failed, are queued.
-//      The search ends when the queue is empty.
+//   4. An event's picks leave the pool and the histogram (cells within 5 cells of it), and the
+//      seeds that appear where counts fell are queued. The neighbours that a seed alone kept
+//      from being seeds are queued when it fails the sub-cell check, and (one generation only)
+//      when its refinement fails. The search ends when the queue is empty.
 //   5. Blocks run in two passes (even, then odd blocks), each pass multi-threaded; blocks of
 //      one pass read disjoint picks. Events whose origin is in a first-pass block's margins are
 //      found but only reserve their picks; the second pass emits what it finds. The result does
