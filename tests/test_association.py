@@ -401,39 +401,41 @@ def test_short_blocks_find_the_same_events(small_case):
 
 
 def test_dense_cluster_overlapping_events():
-    """An aftershock-like burst: 120 events in 20 minutes within ~5 km (one every 10 s while
-    travel times reach 20 s), so events overlap and hide each other; most must still be found."""
+    """An aftershock-like burst: 200 events in 30 minutes (10,000 a day) within a ~10 km cloud,
+    while S travel times reach 40 s across the 50-station network, so events overlap and hide
+    each other in the histogram. Each accepted event must uncover the ones it hid (without the
+    histogram updates recall falls to ~0.85)."""
     cat = synthetic.catalogue(
-        20,
-        120,
-        duration_s=1200.0,
-        xlim=(-40, 40),
-        ylim=(-40, 40),
-        zlim=(0, 20),
-        cluster=(0, 0, 8, 5, 2),
-        radius_a_km=30,
-        radius_b_km=50,
-        seed=32,
+        50,
+        200,
+        duration_s=1800.0,
+        xlim=(-100, 100),
+        ylim=(-100, 100),
+        zlim=(0, 30),
+        cluster=(0, 0, 10, 10, 4),
+        seed=6,
+        travel_time=synthetic.homogeneous_travel_time(VP, VS),
     )
     res = associate(
         cat.picks,
         cat.stations,
-        homogeneous_table(),
-        xlim=(-45, 45),
-        ylim=(-45, 45),
-        zlim=(0, 20),
+        homogeneous_table(max_distance_km=400.0),
+        xlim=(-110, 110),
+        ylim=(-110, 110),
+        zlim=(0, 30),
         tolerance_s=0.5,
-        min_picks=8,
-        min_p=3,
+        min_picks=10,
+        min_p=2,
         min_s=2,
-        min_p_and_s=2,
+        min_p_and_s=4,
     )
     m = _score(cat, res)
-    assert m["f1"] >= 0.88, m
-    assert m["pick_precision"] >= 0.85, m
+    assert m["recall"] >= 0.93, m
+    assert m["f1"] >= 0.95, m
+    assert m["pick_precision"] >= 0.93, m
 
 
-def test_station_elevation_and_probability_weights(rng):
+def test_station_elevation_and_probability_weights():
     """Stations up to 2 km high: the elevation correction keeps residuals at the noise level."""
     stations = synthetic.network(
         15, xlim=(-40, 40), ylim=(-40, 40), elevation_m=(0.0, 2000.0), seed=3
@@ -508,7 +510,7 @@ def test_events_have_geographic_coordinates(small_case):
     assert len(df) == len(cat.picks)
 
 
-def test_sparse_days_stream_through(rng):
+def test_sparse_days_stream_through():
     """Two short bursts 20 days apart: the empty blocks between cost nothing."""
     stations = synthetic.network(12, xlim=(-30, 30), ylim=(-30, 30), seed=5)
     a = synthetic.picks(

@@ -187,32 +187,43 @@ def _cmd_correlate(args: argparse.Namespace) -> int:
 def _add_associate_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("picks", metavar="PICKS", help="picks CSV (as seiscore-pick writes it)")
     p.add_argument("--stations", required=True,
-                   help="station file: StationXML, CSV (network,station,latitude,longitude,elevation), REAL station.dat")
+                   help="station file: StationXML, CSV (network,station,latitude,longitude,"
+                        "elevation), REAL station.dat")
     p.add_argument("--model", help="1-D velocity model file (.nd, VELEST .mod, CSV depth,vp,vs)")
-    p.add_argument("--vp", type=float, help="homogeneous model instead of --model: P velocity, km/s")
-    p.add_argument("--vs", type=float, help="homogeneous model instead of --model: S velocity, km/s")
+    p.add_argument("--vp", type=float, help="homogeneous model (no --model): P velocity, km/s")
+    p.add_argument("--vs", type=float, help="homogeneous model (no --model): S velocity, km/s")
     p.add_argument("-o", "--output", required=True, help="events CSV to write")
-    p.add_argument("--picks-out", help="picks with event_id and residual_s (default: <output>_picks.csv)")
-    p.add_argument("--xlim", type=float, nargs=2, metavar=("MIN", "MAX"), help="search x range, km (default: stations + 10%%)")
+    p.add_argument("--picks-out",
+                   help="picks with event_id and residual_s (default: <output>_picks.csv)")
+    p.add_argument("--xlim", type=float, nargs=2, metavar=("MIN", "MAX"),
+                   help="search x range, km (default: stations + 10%%)")
     p.add_argument("--ylim", type=float, nargs=2, metavar=("MIN", "MAX"), help="search y range, km")
     p.add_argument("--zlim", type=float, nargs=2, metavar=("MIN", "MAX"), default=(0.0, 40.0),
                    help="search depth range, km below sea level (default: 0 40)")
-    p.add_argument("--reference", type=float, nargs=2, metavar=("LAT", "LON"), help="projection centre (default: stations' mean)")
-    p.add_argument("--tolerance", type=float, default=1.0, help="pick time tolerance, s (default: 1.0)")
+    p.add_argument("--reference", type=float, nargs=2, metavar=("LAT", "LON"),
+                   help="projection centre (default: stations' mean)")
+    p.add_argument("--tolerance", type=float, default=1.0,
+                   help="pick time tolerance, s (default: 1.0)")
     p.add_argument("--tolerance-fraction", type=float, default=0.0,
                    help="plus this fraction of the travel time (default: 0)")
-    p.add_argument("--max-distance", type=float, help="only stations within this distance of an event, km")
+    p.add_argument("--max-distance", type=float,
+                   help="only stations within this distance of an event, km")
     p.add_argument("--min-pick-fraction", type=float, default=0.25,
-                   help="distance criterion: drop far picks beyond where fewer stations had picks (0: off; default 0.25)")
+                   help="distance criterion: drop far picks beyond where fewer stations had picks "
+                        "(0: off; default 0.25)")
     p.add_argument("--min-picks", type=int, default=8, help="picks per event (default: 8)")
     p.add_argument("--min-p", type=int, default=3, help="P picks per event (default: 3)")
     p.add_argument("--min-s", type=int, default=2, help="S picks per event (default: 2)")
-    p.add_argument("--min-p-and-s", type=int, default=2, help="stations with both P and S (default: 2)")
+    p.add_argument("--min-p-and-s", type=int, default=2,
+                   help="stations with both P and S (default: 2)")
     p.add_argument("--max-rms", type=float, help="largest RMS residual of an event, s")
-    p.add_argument("--cell", type=float, help="coarse search cell, km (default: extent / 24, 3-20 km)")
-    p.add_argument("--use-probability", action="store_true", help="weight picks by their probability")
+    p.add_argument("--cell", type=float,
+                   help="coarse search cell, km (default: extent / 24, 3-20 km)")
+    p.add_argument("--use-probability", action="store_true",
+                   help="weight picks by their probability")
     p.add_argument("--unknown-stations", choices=["raise", "skip"], default="raise",
-                   help="picks at stations missing from --stations: error (default) or leave unassociated")
+                   help="picks at stations missing from --stations: error (default) or leave "
+                        "unassociated")
     p.add_argument("--threads", type=int, help="threads (default: all cores)")
     p.set_defaults(func=_cmd_associate)
 
@@ -403,7 +414,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=_cmd_info)
     _add_pick_arguments(sub.add_parser("pick", help="pick P and S phases (same as seiscore-pick)"))
-    _add_associate_arguments(sub.add_parser("associate", help="associate picks into events (grid search over space and time)"))
+    _add_associate_arguments(
+        sub.add_parser("associate", help="associate picks into events (search over space and time)")
+    )
     _add_correlate_arguments(sub.add_parser("correlate", help="ambient-noise cross-correlation of every station pair"))
     _add_locate_arguments(sub.add_parser("locate", help="detect and locate events by migration (same as seiscore-locate)"))
     _add_run_arguments(sub.add_parser("run", help="the whole pipeline from a TOML configuration: pick, associate, relocate, catalogue"))
