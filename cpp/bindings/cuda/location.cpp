@@ -1,56 +1,30 @@
 // bindings/cuda/location.cpp — seiscore._cuda.location: CUDA twins of seiscore._core.location
-// (same arguments, same outputs). The problem is validated with the CPU's check_problem.
+// (same arguments, same outputs), validated by the same code as the CPU binding.
 #include <string>
 
-#include "../common.hpp"
-#include "seiscore/location/migrate.hpp"
+#include "../location_args.hpp"
 #include "seiscore_cuda/location_migrate.hpp"
 
 namespace seiscore::bindings {
 
 namespace {
 
+// The CPU binding's checks (problem_of, check_problem), then the same problem for the device.
 cuda::MigrateArgs args_of(const py::array& onsets, const py::array& tt, const py::object& active, std::int64_t first,
                           std::int64_t n_out, const std::string& stacking) {
-  require_dtype<float>(onsets, "onsets");
-  require_ndim(onsets, 3, "onsets", "[n_stations, n_phases, n_samples]");
-  require_dtype<std::int32_t>(tt, "tt");
-  require_ndim(tt, 3, "tt", "[n_nodes, n_stations, n_phases]");
-  if (!(onsets.flags() & py::array::c_style) || !(tt.flags() & py::array::c_style))
-    throw py::value_error("onsets and tt must be C-contiguous");
-  if (tt.shape(1) != onsets.shape(0) || tt.shape(2) != onsets.shape(1))
-    throw py::value_error("tt: stations x phases do not match the onsets");
-  if (stacking != "mean" && stacking != "geometric")
-    throw py::value_error("stacking: expected 'mean' or 'geometric', got '" + stacking + "'");
-  cuda::MigrateArgs a;
-  a.onsets = static_cast<const float*>(onsets.data());
-  a.n_rows = onsets.shape(0) * onsets.shape(1);
-  a.n_samples = onsets.shape(2);
-  a.tt = static_cast<const std::int32_t*>(tt.data());
-  a.n_nodes = tt.shape(0);
-  a.first = first;
-  a.n_out = n_out;
-  a.stacking = stacking == "geometric" ? 1 : 0;
-  if (!active.is_none()) {
-    const py::array ac = py::reinterpret_borrow<py::array>(active);
-    require_dtype<std::uint8_t>(ac, "active");
-    if (ac.ndim() != 2 || ac.shape(0) != onsets.shape(0) || ac.shape(1) != onsets.shape(1) ||
-        !(ac.flags() & py::array::c_style))
-      throw py::value_error("active: expected a C-contiguous uint8 array [n_stations, n_phases]");
-    a.active = static_cast<const std::uint8_t*>(ac.data());
-  }
+  const location::MigrateProblem p = problem_of(onsets, tt, active, first, n_out, stacking);
   if (n_out < 0) throw py::value_error("n_out must be >= 0");
-  location::MigrateProblem p;
-  p.onsets = a.onsets;
-  p.n_rows = a.n_rows;
-  p.n_samples = a.n_samples;
-  p.tt = a.tt;
-  p.n_nodes = a.n_nodes;
-  p.active = a.active;
-  p.first = first;
-  p.n_out = n_out;
-  p.stacking = a.stacking ? location::Stacking::GeometricMean : location::Stacking::Mean;
   location::check_problem(p, 0);
+  cuda::MigrateArgs a;
+  a.onsets = p.onsets;
+  a.n_rows = p.n_rows;
+  a.n_samples = p.n_samples;
+  a.tt = p.tt;
+  a.n_nodes = p.n_nodes;
+  a.active = p.active;
+  a.first = p.first;
+  a.n_out = p.n_out;
+  a.stacking = p.stacking == location::Stacking::GeometricMean ? 1 : 0;
   return a;
 }
 
