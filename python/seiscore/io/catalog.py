@@ -1,4 +1,7 @@
-"""Picks and events to and from files: CSV tables and QuakeML (through ObsPy)."""
+"""Picks and events to and from files: CSV tables and QuakeML (through ObsPy).
+
+The io layer: it takes and returns containers (:mod:`seiscore.containers`) and imports no stage.
+"""
 
 from __future__ import annotations
 
@@ -6,18 +9,34 @@ from pathlib import Path
 
 import numpy as np
 import obspy
-from obspy.core.event import Catalog, Comment, CreationInfo, Event, Pick, WaveformStreamID
+from obspy.core.event import (
+    Catalog,
+    Comment,
+    CreationInfo,
+    Event,
+    Origin,
+    OriginQuality,
+    OriginUncertainty,
+    Pick,
+    QuantityError,
+    ResourceIdentifier,
+    WaveformStreamID,
+)
 
-from ..containers import Picks
+from ..containers import Locations, Picks
 from ..exceptions import InputError
 
-PICK_COLUMNS = ["network", "station", "location", "phase", "time", "probability", "amplitude", "snr"]
+PICK_COLUMNS = [
+    "network", "station", "location", "phase", "time", "probability", "amplitude", "snr"
+]
 
 
 def write_picks_csv(picks: Picks, path) -> Path:
     """Write picks as CSV: one row per pick, ``time`` in ISO 8601 UTC with microseconds."""
     df = picks.to_dataframe()
-    df["time"] = np.datetime_as_string(picks.time.astype("datetime64[us]"), unit="us", timezone="UTC")
+    df["time"] = np.datetime_as_string(
+        picks.time.astype("datetime64[us]"), unit="us", timezone="UTC"
+    )
     path = Path(path)
     df.to_csv(path, index=False, float_format="%.6g")
     return path
@@ -64,7 +83,9 @@ def read_picks_csv(path) -> Picks:
     )
 
 
-def picks_to_obspy(picks: Picks, channels: dict[str, str] | None = None, method: str = "seiscore") -> list[Pick]:
+def picks_to_obspy(
+    picks: Picks, channels: dict[str, str] | None = None, method: str = "seiscore"
+) -> list[Pick]:
     """ObsPy ``Pick`` objects; the probability is kept as a comment (QuakeML has no field)."""
     out = []
     channels = channels or {}
@@ -84,7 +105,9 @@ def picks_to_obspy(picks: Picks, channels: dict[str, str] | None = None, method:
             creation_info=CreationInfo(agency_id="seiscore"),
         )
         p.comments.append(
-            Comment(text=f"probability={float(picks.probability[i]):.4f} snr={float(picks.snr[i]):.3g}")
+            Comment(
+                text=f"probability={float(picks.probability[i]):.4f} snr={float(picks.snr[i]):.3g}"
+            )
         )
         out.append(p)
     return out
@@ -97,3 +120,76 @@ def write_picks_quakeml(picks: Picks, path, channels: dict[str, str] | None = No
     path = Path(path)
     Catalog(events=[event]).write(str(path), format="QUAKEML")
     return path
+
+
+# ------------------------------------------------------------------------------- locations
+
+
+def write_locations_csv(locs: Locations, path) -> Path:
+    """Locations as CSV, times in ISO 8601 UTC with microseconds."""
+    df = locs.to_dataframe()
+    df["time"] = np.datetime_as_string(
+        locs.time.astype("datetime64[us]"), unit="us", timezone="UTC"
+    )
+    path = Path(path)
+    df.to_csv(path, index=False, float_format="%.6g")
+    return path
+
+
+def locations_to_catalog(locs: Locations, method: str = "seiscore-migration") -> Catalog:
+    """An ObsPy Catalog: one Event with one Origin per location (depth in m below sea level,
+    uncertainties from the Gaussian fit, coalescence in a comment)."""
+    cat = Catalog()
+    for i in range(len(locs)):
+        origin = _location_origin(locs, i, method)
+        ev = Event(
+            resource_id=ResourceIdentifier(f"smi:local/event/{int(locs.event_id[i])}"),
+            origins=[origin],
+        )
+        ev.preferred_origin_id = origin.resource_id
+        cat.append(ev)
+    return cat
+
+
+def _location_origin(locs: Locations, i: int, method: str) -> Origin:
+    """The Origin of location ``i``, with its uncertainties and the coalescence comment."""
+    t = obspy.UTCDateTime(ns=int(locs.time[i].astype("datetime64[ns]").astype(np.int64)))
+    herr = (
+        float(np.nanmax([locs.err_x_km[i], locs.err_y_km[i]]))
+        if np.isfinite(locs.err_x_km[i])
+        else None
+    )
+    origin = Origin(
+        time=t,
+        time_errors=QuantityError(uncertainty=float(locs.err_time_s[i]))
+        if np.isfinite(locs.err_time_s[i])
+        else None,
+        latitude=float(locs.latitude[i]),
+        longitude=float(locs.longitude[i]),
+        depth=float(locs.depth_km[i]) * 1000.0,
+        depth_errors=QuantityError(uncertainty=float(locs.err_z_km[i]) * 1000.0)
+        if np.isfinite(locs.err_z_km[i])
+        else None,
+        origin_uncertainty=OriginUncertainty(
+            horizontal_uncertainty=herr * 1000.0, preferred_description="horizontal uncertainty"
+        )
+        if herr is not None
+        else None,
+        method_id=ResourceIdentifier(f"smi:local/{method}"),
+        evaluation_mode="automatic",
+        quality=OriginQuality(used_station_count=int(max(locs.n_p[i], locs.n_s[i]))),
+        creation_info=CreationInfo(agency_id="seiscore"),
+    )
+    origin.comments.append(Comment(text=_coalescence_comment(locs, i)))
+    return origin
+
+
+def _coalescence_comment(locs: Locations, i: int) -> str:
+    """Coalescence, normalised coalescence and both error estimates of location ``i``."""
+    err = ",".join(f"{float(v[i]):.3g}" for v in (locs.err_x_km, locs.err_y_km, locs.err_z_km))
+    cov = ",".join(f"{float(v[i]):.3g}" for v in (locs.cov_x_km, locs.cov_y_km, locs.cov_z_km))
+    return (
+        f"coalescence={float(locs.coherence[i]):.4g} "
+        f"normalised={float(locs.coherence_norm[i]):.4g} "
+        f"err_xyz_km={err} cov_xyz_km={cov}"
+    )

@@ -9,6 +9,7 @@ optional move-out figure.
 from __future__ import annotations
 
 import logging
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -157,70 +158,23 @@ def run_correlate_job(
     Other keyword arguments go to :func:`seiscore.correlation.correlate`.
     """
     result = CorrelateJobResult(dataset=None)
-    paths = wio.find_waveform_files(inputs)
-    spans = _index(paths, result.errors)
+    spans = _index(wio.find_waveform_files(inputs), result.errors)
     if not spans:
         raise InputError(
             "no readable waveform data in the inputs:\n  " + "\n  ".join(result.errors)
         )
-    by_station: dict[str, set[str]] = {}
-    for f in spans:
-        by_station.setdefault(f.station, set()).add(f.band)
-    bands = {}
-    for sid, bs in sorted(by_station.items()):
-        if band is not None:
-            if band in bs:
-                bands[sid] = band
-            else:
-                result.messages.append(
-                    f"{sid}: no {band} channels (has {', '.join(sorted(bs))}); not used"
-                )
-        elif len(bs) == 1:
-            bands[sid] = next(iter(bs))
-        else:
-            raise InputError(
-                f"{sid}: several bands ({', '.join(sorted(bs))}); choose one with --band"
-            )
+    bands = _choose_bands(spans, band, result.messages)
     spans = [f for f in spans if bands.get(f.station) == f.band]
-    if len(bands) < 1:
-        raise InputError(f"no station has {band} channels")
-    rates = sorted({f.rate for f in spans})
-    if sampling_rate is None:
-        if len(rates) != 1:
-            raise InputError(
-                f"the files have different sampling rates {rates} Hz; choose one with --sampling-rate"
-            )
-        sampling_rate = rates[0]
-    # let correlate() decimate by integer factors; other ratios are resampled while reading
-    resample = None
-    if any(
-        abs(r / sampling_rate - round(r / sampling_rate)) > 1e-6 or r < sampling_rate for r in rates
-    ):
-        resample = sampling_rate
+    sampling_rate, resample = _rates(spans, sampling_rate)
     ids = sorted(bands)
-    t0 = (
-        obspy.UTCDateTime(starttime)
-        if starttime is not None
-        else obspy.UTCDateTime(ns=min(f.start_ns for f in spans))
-    )
-    t1 = (
-        obspy.UTCDateTime(endtime)
-        if endtime is not None
-        else obspy.UTCDateTime(ns=max(f.end_ns for f in spans)) + 1.0 / sampling_rate
-    )
+    t0, t1 = _time_span(spans, starttime, endtime, sampling_rate)
     if stations:
-        table = _stations_table(
-            [stations] if isinstance(stations, (str, Path)) else stations, ids, result.messages
-        )
+        files = [stations] if isinstance(stations, (str, Path)) else stations
+        table = _stations_table(files, ids, result.messages)
     else:
         table = None
         result.messages.append("no station file: distances and azimuths unknown (give --stations)")
-    client = None
-    if scheduler:
-        from distributed import Client
-
-        client = Client() if scheduler == "local" else Client(scheduler)
-    try:
+    with _dask_client(scheduler) as client:
         ds = correlation.correlate(
             DayReader(spans, bands, resample),
             stations=table if table is not None else ids,
@@ -231,10 +185,88 @@ def run_correlate_job(
             progress=progress,
             **options,
         )
-    finally:
-        if client is not None:
-            client.close()
     result.dataset = ds
+    _summarise(ds, result)
+    _write_outputs(ds, output, plot, result)
+    return result
+
+
+def _choose_bands(spans: list[_FileSpan], band: str | None, messages: list[str]) -> dict:
+    """The channel band used for each station: ``band`` where given, else its only band."""
+    by_station: dict[str, set[str]] = {}
+    for f in spans:
+        by_station.setdefault(f.station, set()).add(f.band)
+    bands = {}
+    for sid, bs in sorted(by_station.items()):
+        if band is not None:
+            if band in bs:
+                bands[sid] = band
+            else:
+                has = ", ".join(sorted(bs))
+                messages.append(f"{sid}: no {band} channels (has {has}); not used")
+        elif len(bs) == 1:
+            bands[sid] = next(iter(bs))
+        else:
+            raise InputError(
+                f"{sid}: several bands ({', '.join(sorted(bs))}); choose one with --band"
+            )
+    if len(bands) < 1:
+        raise InputError(f"no station has {band} channels")
+    return bands
+
+
+def _rates(spans: list[_FileSpan], sampling_rate: float | None) -> tuple[float, float | None]:
+    """The target rate, and the rate to resample to while reading (None: correlate() decimates
+    by integer factors; other ratios are resampled while reading)."""
+    rates = sorted({f.rate for f in spans})
+    if sampling_rate is None:
+        if len(rates) != 1:
+            raise InputError(
+                f"the files have different sampling rates {rates} Hz; "
+                "choose one with --sampling-rate"
+            )
+        sampling_rate = rates[0]
+    if any(
+        abs(r / sampling_rate - round(r / sampling_rate)) > 1e-6 or r < sampling_rate for r in rates
+    ):
+        return sampling_rate, sampling_rate
+    return sampling_rate, None
+
+
+def _time_span(spans: list[_FileSpan], starttime, endtime, sampling_rate: float):
+    """Start and end of the window grid: given, or the first sample and one sample past the
+    last of the files."""
+    t0 = (
+        obspy.UTCDateTime(starttime)
+        if starttime is not None
+        else obspy.UTCDateTime(ns=min(f.start_ns for f in spans))
+    )
+    t1 = (
+        obspy.UTCDateTime(endtime)
+        if endtime is not None
+        else obspy.UTCDateTime(ns=max(f.end_ns for f in spans)) + 1.0 / sampling_rate
+    )
+    return t0, t1
+
+
+@contextmanager
+def _dask_client(scheduler: str | None):
+    """A Dask client for ``scheduler`` (``"local"``: a local cluster), closed on exit; None
+    without a scheduler."""
+    if not scheduler:
+        yield None
+        return
+    from distributed import Client
+
+    client = Client() if scheduler == "local" else Client(scheduler)
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+def _summarise(ds, result: CorrelateJobResult) -> None:
+    """Messages and errors about the pairs and station windows that could not be used."""
     if "messages" in ds.attrs:
         result.messages.extend(str(ds.attrs["messages"]).splitlines())
     empty = [
@@ -256,12 +288,15 @@ def run_correlate_job(
         result.messages.append(
             "station windows skipped: " + ", ".join(f"{v} {k}" for k, v in skipped.items() if v)
         )
+
+
+def _write_outputs(ds, output, plot, result: CorrelateJobResult) -> None:
+    """Write the Dataset, and the move-out figure of its first component when asked for."""
     result.outputs.append(correlation.write(ds, output))
-    if plot is not None:
-        comp = str(ds.component.values[0])
-        if np.isfinite(ds.distance_km.values).any():
-            correlation.plot_moveout(ds, component=comp, path=plot)
-            result.outputs.append(Path(plot))
-        else:
-            result.errors.append("--plot needs station coordinates (give --stations)")
-    return result
+    if plot is None:
+        return
+    if np.isfinite(ds.distance_km.values).any():
+        correlation.plot_moveout(ds, component=str(ds.component.values[0]), path=plot)
+        result.outputs.append(Path(plot))
+    else:
+        result.errors.append("--plot needs station coordinates (give --stations)")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -87,92 +88,151 @@ def run_pick_job(
 
     if isinstance(model, (str, Path)) and not isinstance(model, Model):
         model = load_model(str(model), card=card, device=device, threads=threads)
-    rate = model.card.sampling_rate
     result = PickJobResult(picks=Picks.empty())
     t_start = obspy.UTCDateTime(starttime) if starttime is not None else None
     t_end = obspy.UTCDateTime(endtime) if endtime is not None else None
-
-    # --- plan station-days
-    tasks = []  # (station id, day start, day end, reader)
     if sds:
-        if len(inputs) != 1:
-            raise InputError(f"--sds takes one archive root, got {len(inputs)} inputs")
-        if t_start is None or t_end is None:
-            raise InputError("an SDS archive needs a time range (--start and --end)")
-        root = Path(inputs[0])
-        if not root.is_dir():
-            raise InputError(f"SDS archive not found: {root}")
-        from obspy.clients.filesystem.sds import Client
-
-        nslc = sorted({(n, s, l) for n, s, l, _ in Client(str(root)).get_all_nslc()})
-        if not nslc:
-            raise InputError(f"{root}: no SDS data (expected YEAR/NET/STA/CHAN.D/ files)")
-        for n, s, loc in nslc:
-            for d0, d1 in wio.iter_days(t_start, t_end):
-                def reader(a, b, n=n, s=s, loc=loc):
-                    return wio.read_sds(root, a, b, network=n, station=s, location=loc or ""), []
-
-                tasks.append((f"{n}.{s}.{loc}", d0, d1, reader))
+        tasks = _plan_sds(inputs, t_start, t_end)
     else:
-        paths = wio.find_waveform_files(inputs)
-        index = _index_files(paths, result.errors)
-        if not index:
-            raise InputError("no readable waveform data in the inputs:\n  " + "\n  ".join(result.errors))
-        for sid, (files, t0, t1) in sorted(index.items()):
-            a = max(t0, t_start) if t_start is not None else t0
-            b = min(t1, t_end) if t_end is not None else t1
-            if b <= a:
-                continue
-            for d0, d1 in wio.iter_days(a, b):
-                def reader(x, y, files=tuple(sorted(files)), sid=sid):
-                    st, errs = wio.read_waveform_files(files, starttime=x, endtime=y)
-                    net, sta, loc = sid.split(".")
-                    return st.select(network=net, station=sta, location=loc), errs
-
-                tasks.append((sid, d0, d1, reader))
-
-    # --- run
+        tasks = _plan_files(inputs, t_start, t_end, result.errors)
+    settings = _DaySettings(height, distance_s, method, batch_size, margin_s)
     tables = []
     seen_errors = set(result.errors)
     bar = tqdm(tasks, desc="station-days", unit="station-day", disable=not progress)
     for sid, d0, d1, reader in bar:
         bar.set_postfix_str(f"{sid} {d0.date}")
         try:
-            st, errs = reader(d0 - margin_s, d1 + margin_s)
-            for e in errs:
-                if e not in seen_errors:
-                    seen_errors.add(e)
-                    result.errors.append(e)
-            if len(st) == 0:
+            day = _pick_station_day(sid, d0, d1, reader, model, settings, result, seen_errors)
+            if day is None:
                 continue
-            items, msgs = wio.to_waveforms(st, sampling_rate=rate, components=model.card.channel_order)
-            result.messages.extend(msgs)
-            if not items:
-                result.errors.append(f"{sid}: no usable data for {d0.date} ({'; '.join(msgs) or 'empty'})")
-                continue
-            anns = picking.annotate(items, model, batch_size=batch_size)
-            picks = picking.pick(items, model, height=height, distance_s=distance_s, method=method,
-                                 annotations=anns)
-            lo, hi = np.datetime64(d0.ns, "ns"), np.datetime64(d1.ns, "ns")
-            picks = picks.select((picks.time >= lo) & (picks.time < hi))
+            items, anns, picks = day
             tables.append(picks)
             result.station_days += 1
             if plot_dir is not None:
-                from ..plot import plot_picks
-
-                Path(plot_dir).mkdir(parents=True, exist_ok=True)
-                for w, ann in zip(items, anns):
-                    name = f"{w.id}.{w.band}_{d0.strftime('%Y%m%d')}.png"
-                    result.outputs.append(plot_picks(w, ann, picks, Path(plot_dir) / name))
+                _plot_day(items, anns, picks, d0, Path(plot_dir), result)
         except InputError as exc:
             result.errors.append(f"{sid} {d0.date}: {exc}")
+    _write_picks(result, tables, output, quakeml)
+    return result
+
+
+# the steps of run_pick_job; a task is (station id, day start, day end, reader), where
+# reader(start, end) returns the station's stream over [start, end] and a list of errors
+
+
+def _read_sds_day(root: Path, network: str, station: str, location: str, start, end):
+    stream = wio.read_sds(root, start, end, network=network, station=station, location=location)
+    return stream, []
+
+
+def _read_files_day(files: tuple, sid: str, start, end):
+    st, errs = wio.read_waveform_files(files, starttime=start, endtime=end)
+    net, sta, loc = sid.split(".")
+    return st.select(network=net, station=sta, location=loc), errs
+
+
+def _plan_sds(inputs, t_start, t_end) -> list:
+    """Station-day tasks over the one SDS archive root in ``inputs`` (a time range is needed)."""
+    if len(inputs) != 1:
+        raise InputError(f"--sds takes one archive root, got {len(inputs)} inputs")
+    if t_start is None or t_end is None:
+        raise InputError("an SDS archive needs a time range (--start and --end)")
+    root = Path(inputs[0])
+    if not root.is_dir():
+        raise InputError(f"SDS archive not found: {root}")
+    from obspy.clients.filesystem.sds import Client
+
+    nslc = sorted({(n, s, loc) for n, s, loc, _ in Client(str(root)).get_all_nslc()})
+    if not nslc:
+        raise InputError(f"{root}: no SDS data (expected YEAR/NET/STA/CHAN.D/ files)")
+    tasks = []
+    for n, s, loc in nslc:
+        reader = partial(_read_sds_day, root, n, s, loc or "")
+        for d0, d1 in wio.iter_days(t_start, t_end):
+            tasks.append((f"{n}.{s}.{loc}", d0, d1, reader))
+    return tasks
+
+
+def _plan_files(inputs, t_start, t_end, errors: list[str]) -> list:
+    """Station-day tasks over the waveform files and folders in ``inputs`` (unreadable files
+    go to ``errors``), within [t_start, t_end] where given."""
+    paths = wio.find_waveform_files(inputs)
+    index = _index_files(paths, errors)
+    if not index:
+        raise InputError("no readable waveform data in the inputs:\n  " + "\n  ".join(errors))
+    tasks = []
+    for sid, (files, t0, t1) in sorted(index.items()):
+        a = max(t0, t_start) if t_start is not None else t0
+        b = min(t1, t_end) if t_end is not None else t1
+        if b <= a:
+            continue
+        reader = partial(_read_files_day, tuple(sorted(files)), sid)
+        for d0, d1 in wio.iter_days(a, b):
+            tasks.append((sid, d0, d1, reader))
+    return tasks
+
+
+@dataclass(frozen=True)
+class _DaySettings:
+    """What :func:`run_pick_job` passes on to each station-day."""
+
+    height: object
+    distance_s: object
+    method: str
+    batch_size: int
+    margin_s: float
+
+
+def _pick_station_day(
+    sid, d0, d1, reader, model: Model, settings: _DaySettings, result, seen_errors: set
+):
+    """(waveforms, annotations, picks inside the day) of one station-day, or None when there is
+    no data; new read errors and messages go to ``result``."""
+    st, errs = reader(d0 - settings.margin_s, d1 + settings.margin_s)
+    for e in errs:
+        if e not in seen_errors:
+            seen_errors.add(e)
+            result.errors.append(e)
+    if len(st) == 0:
+        return None
+    items, msgs = wio.to_waveforms(
+        st, sampling_rate=model.card.sampling_rate, components=model.card.channel_order
+    )
+    result.messages.extend(msgs)
+    if not items:
+        result.errors.append(f"{sid}: no usable data for {d0.date} ({'; '.join(msgs) or 'empty'})")
+        return None
+    anns = picking.annotate(items, model, batch_size=settings.batch_size)
+    picks = picking.pick(
+        items,
+        model,
+        height=settings.height,
+        distance_s=settings.distance_s,
+        method=settings.method,
+        annotations=anns,
+    )
+    lo, hi = np.datetime64(d0.ns, "ns"), np.datetime64(d1.ns, "ns")
+    return items, anns, picks.select((picks.time >= lo) & (picks.time < hi))
+
+
+def _plot_day(items, anns, picks: Picks, d0, plot_dir: Path, result) -> None:
+    from ..plot import plot_picks
+
+    plot_dir.mkdir(parents=True, exist_ok=True)
+    for w, ann in zip(items, anns, strict=False):
+        name = f"{w.id}.{w.band}_{d0.strftime('%Y%m%d')}.png"
+        result.outputs.append(plot_picks(w, ann, picks, plot_dir / name))
+
+
+def _write_picks(result: PickJobResult, tables: list[Picks], output, quakeml) -> None:
+    """All picks sorted by (network, station, time) into ``result`` and out to CSV (and
+    QuakeML); the files come first in ``result.outputs``."""
     result.picks = Picks.concatenate(tables)
     order = np.lexsort((result.picks.time, result.picks.station, result.picks.network))
     result.picks = result.picks.select(order)
     result.outputs.insert(0, catalog.write_picks_csv(result.picks, output))
     if quakeml is not None:
         result.outputs.insert(1, catalog.write_picks_quakeml(result.picks, quakeml))
-    return result
 
 
 DEMO_DIR = Path(__file__).resolve().parents[1] / "data" / "demo"
@@ -188,7 +248,11 @@ def compare_with_manual(picks: Picks, manual_csv, tolerance_s: float = 0.5):
     rows = []
     for _, m in manual.iterrows():
         t = pd.Timestamp(m["time"]).tz_localize(None).to_datetime64()
-        mine = (picks.network == m["network"]) & (picks.station == m["station"]) & (picks.phase == m["phase"])
+        mine = (
+            (picks.network == m["network"])
+            & (picks.station == m["station"])
+            & (picks.phase == m["phase"])
+        )
         dt = (picks.time[mine] - t) / np.timedelta64(1, "ns") / 1e9
         best = dt[np.argmin(np.abs(dt))] if dt.size else np.nan
         rows.append(

@@ -36,6 +36,8 @@ from ..exceptions import ConfigError, InputError
 from ..io import catalog
 from ..io import stations as sio
 from ..io import waveforms as wio
+from ..io.catalog import locations_to_catalog
+from ..location import make_grid
 from . import config as cfgmod
 
 __all__ = ["PipelineResult", "pick_task", "plan_tasks", "run"]
@@ -84,12 +86,14 @@ def plan_tasks(cfg: dict) -> tuple[list[dict], list[str]]:
 
         nslc = sorted({(n, s, lc) for n, s, lc, _ in Client(str(root)).get_all_nslc()})
         if not nslc:
-            raise InputError(f"input.sds: {root}: no SDS data (expected YEAR/NET/STA/CHAN.D/ files)")
+            raise InputError(
+                f"input.sds: {root}: no SDS data (expected YEAR/NET/STA/CHAN.D/ files)"
+            )
         for n, s, lc in nslc:
             sid = f"{n}.{s}.{lc}"
             for d0, d1 in wio.iter_days(t_start, t_end):
-                tasks.append({"name": _task_name(sid, d0), "sid": sid, "start": str(d0), "end": str(d1),
-                              "sds": str(root)})
+                tasks.append({"name": _task_name(sid, d0), "sid": sid, "start": str(d0),
+                              "end": str(d1), "sds": str(root)})
         return tasks, errors
     paths = wio.find_waveform_files(inp["waveforms"])
     index: dict[str, list] = {}
@@ -105,7 +109,10 @@ def plan_tasks(cfg: dict) -> tuple[list[dict], list[str]]:
             e[0].add(str(path))
             e[1], e[2] = min(e[1], tr.stats.starttime), max(e[2], tr.stats.endtime)
     if not index:
-        raise InputError("input.waveforms: no readable waveform data:\n  " + "\n  ".join(errors or map(str, paths)))
+        raise InputError(
+            "input.waveforms: no readable waveform data:\n  "
+            + "\n  ".join(errors or map(str, paths))
+        )
     for sid, (files, t0, t1) in sorted(index.items()):
         a = max(t0, t_start) if t_start is not None else t0
         b = min(t1, t_end) if t_end is not None else t1
@@ -134,9 +141,13 @@ def pick_task(task: dict, picking_cfg: dict, out_dir: str) -> dict:
     net, sta, lc = task["sid"].split(".")
     errors: list[str] = []
     if "sds" in task:
-        st = wio.read_sds(task["sds"], d0 - margin, d1 + margin, network=net, station=sta, location=lc)
+        st = wio.read_sds(
+            task["sds"], d0 - margin, d1 + margin, network=net, station=sta, location=lc
+        )
     else:
-        st, errs = wio.read_waveform_files(task["files"], starttime=d0 - margin, endtime=d1 + margin)
+        st, errs = wio.read_waveform_files(
+            task["files"], starttime=d0 - margin, endtime=d1 + margin
+        )
         errors.extend(errs)
         st = st.select(network=net, station=sta, location=lc)
     picks = Picks.empty()
@@ -145,7 +156,9 @@ def pick_task(task: dict, picking_cfg: dict, out_dir: str) -> dict:
         items, msgs = wio.to_waveforms(st, sampling_rate=model.card.sampling_rate,
                                        components=model.card.channel_order)
         if len(items) > 1:
-            errors.append(f"{task['sid']}: several bands {[w.band for w in items]}; using {items[0].band}")
+            errors.append(
+                f"{task['sid']}: several bands {[w.band for w in items]}; using {items[0].band}"
+            )
             items = items[:1]
     status = "empty"
     (out / "picks").mkdir(parents=True, exist_ok=True)
@@ -157,14 +170,15 @@ def pick_task(task: dict, picking_cfg: dict, out_dir: str) -> dict:
         if picking_cfg["s_threshold"] is not None:
             height["S"] = picking_cfg["s_threshold"]
         anns = picking.annotate(items, model, batch_size=picking_cfg["batch_size"])
-        picks = picking.pick(items, model, height=height or None, distance_s=picking_cfg["min_distance_s"],
-                             annotations=anns)
+        picks = picking.pick(items, model, height=height or None,
+                             distance_s=picking_cfg["min_distance_s"], annotations=anns)
         lo, hi = np.datetime64(d0.ns, "ns"), np.datetime64(d1.ns, "ns")
         picks = picks.select((picks.time >= lo) & (picks.time < hi))
         a = anns[0]
         tmp = npz_path.with_suffix(".tmp.npz")
         np.savez(tmp, prob=a.prob.astype(np.float16), starttime=str(a.starttime),
-                 sampling_rate=a.sampling_rate, phases=np.array(a.phases), band=a.band, model=a.model)
+                 sampling_rate=a.sampling_rate, phases=np.array(a.phases), band=a.band,
+                 model=a.model)
         os.replace(tmp, npz_path)
         status = "done"
     tmp = csv_path.with_suffix(".tmp")
@@ -215,8 +229,9 @@ def _load_probs(tasks, out_dir: Path, stations: Stations) -> dict[str, list[Anno
         with np.load(npz_path) as z:
             net, sta, lc = t["sid"].split(".")
             out.setdefault(t["sid"], []).append(Annotations(
-                net, sta, lc, str(z["band"]), obspy.UTCDateTime(str(z["starttime"])), float(z["sampling_rate"]),
-                tuple(str(p) for p in z["phases"]), z["prob"], str(z["model"])))
+                net, sta, lc, str(z["band"]), obspy.UTCDateTime(str(z["starttime"])),
+                float(z["sampling_rate"]), tuple(str(p) for p in z["phases"]), z["prob"],
+                str(z["model"])))
     return out
 
 
@@ -234,25 +249,26 @@ def _window(anns: list[Annotations], t0, t1) -> Annotations | None:
     return None
 
 
-def relocate(events, stations: Stations, probs: dict, velocity, lcfg: dict, messages: list[str]) -> Locations:
+def relocate(events, stations: Stations, probs: dict, velocity, lcfg: dict,
+             messages: list[str]) -> Locations:
     """Migrate the stored probabilities around each event's origin time (see the module doc)."""
-    from .locate import make_grid
-
     if len(events) == 0 or not probs:
         return Locations.empty()
     extent = None if lcfg["extent"] == "auto" else tuple(lcfg["extent"])
-    grid = make_grid(stations, bounds=extent, depth_km=tuple(lcfg["depth_km"]), spacing_km=lcfg["spacing_km"],
-                     margin_km=lcfg["margin_km"])
+    grid = make_grid(stations, bounds=extent, depth_km=tuple(lcfg["depth_km"]),
+                     spacing_km=lcfg["spacing_km"], margin_km=lcfg["margin_km"])
     fs = next(iter(probs.values()))[0].sampling_rate
     from .. import geo
 
     x, y = geo.project(stations.latitude, stations.longitude, *grid.reference)
     gx, gy, gz = grid.axes()
-    far = max(float(np.hypot(cx - x, cy - y).max()) for cx in (gx[0], gx[-1]) for cy in (gy[0], gy[-1]))
+    far = max(float(np.hypot(cx - x, cy - y).max())
+              for cx in (gx[0], gx[-1]) for cy in (gy[0], gy[-1]))
     step = float(np.clip(min(grid.spacing_km) / 2, 0.05, 1.0))
     table = ttm.build_table(velocity, far + step, float(gz[-1]) + step, step, step,
                             min_depth_km=min(0.0, float(gz[0])) - step)
-    tt = ttm.station_grids(table, stations, grid, sampling_rate=fs, phases=("P", "S"), workers=lcfg["workers"])
+    tt = ttm.station_grids(table, stations, grid, sampling_rate=fs, phases=("P", "S"),
+                           workers=lcfg["workers"])
     max_tt = float(np.max(tt)) / fs
     search = 2.0
     rows = []
@@ -264,7 +280,8 @@ def relocate(events, stations: Stations, probs: dict, velocity, lcfg: dict, mess
         try:
             onsets = loc.onsets_from_annotations(anns, stations)
             one = loc.locate(onsets, tt, grid, [t], marginal_window_s=lcfg["marginal_window_s"],
-                             search_window_s=search, table=table, stations=stations, workers=lcfg["workers"])
+                             search_window_s=search, table=table, stations=stations,
+                             workers=lcfg["workers"])
         except InputError as exc:
             messages.append(f"event {int(events.event_id[i])}: not relocated ({exc})")
             continue
@@ -281,15 +298,15 @@ def _utc(t) -> obspy.UTCDateTime:
 
 
 def _iso(times) -> np.ndarray:
-    return np.datetime_as_string(np.asarray(times).astype("datetime64[us]"), unit="us", timezone="UTC")
+    return np.datetime_as_string(
+        np.asarray(times).astype("datetime64[us]"), unit="us", timezone="UTC"
+    )
 
 
 def build_catalog(result, locs: Locations):
     """ObsPy Catalog: per event the migration origin (preferred, when relocated) and the
     association origin, its picks and their arrivals."""
     from obspy.core.event import Arrival, Catalog, Event, Origin, OriginQuality, ResourceIdentifier
-
-    from .locate import locations_to_catalog
 
     ev_tab = result.events
     reloc = {int(locs.event_id[i]): ev for i, ev in enumerate(locations_to_catalog(locs))}
@@ -299,8 +316,9 @@ def build_catalog(result, locs: Locations):
         eid = int(ev_tab.event_id[i])
         a_origin = Origin(
             resource_id=ResourceIdentifier(f"smi:local/origin/{eid}/association"),
-            time=_utc(ev_tab.time[i]), latitude=float(ev_tab.latitude[i]), longitude=float(ev_tab.longitude[i]),
-            depth=float(ev_tab.depth_km[i]) * 1000.0, method_id=ResourceIdentifier("smi:local/seiscore-association"),
+            time=_utc(ev_tab.time[i]), latitude=float(ev_tab.latitude[i]),
+            longitude=float(ev_tab.longitude[i]), depth=float(ev_tab.depth_km[i]) * 1000.0,
+            method_id=ResourceIdentifier("smi:local/seiscore-association"),
             evaluation_mode="automatic",
             quality=OriginQuality(associated_phase_count=int(ev_tab.n_p[i] + ev_tab.n_s[i]),
                                   standard_error=float(ev_tab.rms_s[i])),
@@ -310,7 +328,8 @@ def build_catalog(result, locs: Locations):
         for k in mine:
             p = picks_obspy[k]
             ev.picks.append(p)
-            a_origin.arrivals.append(Arrival(pick_id=p.resource_id, phase=str(result.picks.phase[k]),
+            a_origin.arrivals.append(Arrival(pick_id=p.resource_id,
+                                             phase=str(result.picks.phase[k]),
                                              time_residual=float(result.residual_s[k])))
         if eid in reloc:
             m_origin = reloc[eid].origins[0]
@@ -330,16 +349,19 @@ def events_dataframe(result, locs: Locations):
 
     ev = result.events
     df = pd.DataFrame({"event_id": ev.event_id, "time": ev.time, "latitude": ev.latitude,
-                       "longitude": ev.longitude, "depth_km": ev.depth_km, "n_p": ev.n_p, "n_s": ev.n_s,
-                       "rms_s": ev.rms_s, "relocated": False})
+                       "longitude": ev.longitude, "depth_km": ev.depth_km, "n_p": ev.n_p,
+                       "n_s": ev.n_s, "rms_s": ev.rms_s, "relocated": False})
     for c in ("err_x_km", "err_y_km", "err_z_km", "err_time_s", "coherence"):
         df[c] = np.nan
     df["assoc_time"] = ev.time
-    df["assoc_latitude"], df["assoc_longitude"], df["assoc_depth_km"] = ev.latitude, ev.longitude, ev.depth_km
+    df["assoc_latitude"], df["assoc_longitude"] = ev.latitude, ev.longitude
+    df["assoc_depth_km"] = ev.depth_km
     where = {int(e): i for i, e in enumerate(ev.event_id)}
     for j in range(len(locs)):
         i = where[int(locs.event_id[j])]
-        df.loc[i, ["latitude", "longitude", "depth_km"]] = [locs.latitude[j], locs.longitude[j], locs.depth_km[j]]
+        df.loc[i, ["latitude", "longitude", "depth_km"]] = [
+            locs.latitude[j], locs.longitude[j], locs.depth_km[j]
+        ]
         df.loc[i, "time"] = locs.time[j]
         df.loc[i, "relocated"] = True
         for c in ("err_x_km", "err_y_km", "err_z_km", "err_time_s", "coherence"):
@@ -357,11 +379,11 @@ def plot_map(path, stations: Stations, events_df) -> Path:
     fig, ax = plt.subplots(figsize=(7, 6))
     ax.plot(stations.longitude, stations.latitude, "k^", ms=8, label="stations")
     for k in range(len(stations)):
-        ax.annotate(str(stations.station[k]), (stations.longitude[k], stations.latitude[k]), fontsize=7,
-                    xytext=(3, 3), textcoords="offset points")
+        ax.annotate(str(stations.station[k]), (stations.longitude[k], stations.latitude[k]),
+                    fontsize=7, xytext=(3, 3), textcoords="offset points")
     if len(events_df):
-        sc = ax.scatter(events_df.longitude, events_df.latitude, c=events_df.depth_km, cmap="viridis_r",
-                        s=40, edgecolors="k", label="events")
+        sc = ax.scatter(events_df.longitude, events_df.latitude, c=events_df.depth_km,
+                        cmap="viridis_r", s=40, edgecolors="k", label="events")
         fig.colorbar(sc, ax=ax, label="depth (km)")
     ax.set(xlabel="longitude (°)", ylabel="latitude (°)", title=f"{len(events_df)} events")
     ax.legend(loc="best", fontsize=8)
@@ -403,7 +425,8 @@ def run(config, client=None, *, progress: bool = False) -> PipelineResult:
     timings["pick_s"] = _time.perf_counter() - t
 
     t = _time.perf_counter()
-    acfg = {k: (tuple(v) if isinstance(v, list) else v) for k, v in cfg["association"].items() if v is not None}
+    acfg = {k: (tuple(v) if isinstance(v, list) else v)
+            for k, v in cfg["association"].items() if v is not None}
     result = assoc_mod.associate(picks, stations, velocity, **acfg)
     timings["associate_s"] = _time.perf_counter() - t
 
@@ -449,13 +472,14 @@ def run(config, client=None, *, progress: bool = False) -> PipelineResult:
     }
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2))
     outputs.append(out_dir / "summary.json")
-    return PipelineResult(picks=picks, association=result, locations=locs, summary=summary, outputs=outputs,
-                          messages=messages)
+    return PipelineResult(picks=picks, association=result, locations=locs, summary=summary,
+                          outputs=outputs, messages=messages)
 
 
 def format_summary(summary: dict) -> str:
     s = summary
     times = ", ".join(f"{k[:-2]} {v:.1f} s" for k, v in s["time_s"].items())
     return (f"{s['n_picks']} picks ({s['n_p']} P, {s['n_s']} S) from {s['n_tasks']} station-days "
-            f"({s['n_tasks_skipped']} already done); {s['n_events']} events, {s['n_relocated']} relocated; "
+            f"({s['n_tasks_skipped']} already done); {s['n_events']} events, "
+            f"{s['n_relocated']} relocated; "
             f"{times}")

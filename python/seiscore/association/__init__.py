@@ -1,0 +1,45 @@
+"""Association: picks from many stations → events (origin time, hypocentre, their picks).
+
+``associate(picks, stations, velocity_model)`` runs the C++ search in
+``seiscore._core.association`` (contract: ``cpp/seiscore/association/grid_search.hpp``):
+
+1. coarse cells tile the search volume; per cell, station and phase, the travel-time range over
+   the cell widens the matching window, and a histogram over origin time counts, per cell, the
+   picks that fit; its space–time local maxima are the seeds;
+2. seeds and refined candidate events share one best-first queue. A seed is checked two levels
+   finer (half- and quarter-size sub-cells, as an octree), then refined (grid inside the cell,
+   coarse-to-fine pattern search with the tolerance narrowing to the final one, Gauss–Newton on
+   the matched picks) into a candidate; the best candidate whose picks are still free becomes an
+   event when it has enough picks. Its picks leave the pool and the histogram, which uncovers
+   events it hid; the search goes on until nothing qualifies;
+3. time is cut into blocks that run in parallel (two passes, so that neighbouring blocks never
+   compete for a pick), with the GIL released; memory is bounded by the block length.
+
+A pick matches a predicted arrival ``T`` when ``|t - T| <= tolerance_s + tolerance_fraction *
+travel time``. Each pick belongs to at most one event and an event has at most one pick per
+station and phase. Travel times come from a (depth, distance) table for P and S (built from a 1-D
+velocity model by :mod:`seiscore.traveltime`, or given as a
+:class:`~seiscore.containers.TravelTimeTable`) plus the station elevation correction
+``elevation / surface velocity``.
+
+Public API
+----------
+* :func:`associate` (:mod:`~seiscore.association.grid_search`): picks, stations and a velocity
+  model (or table) → an :class:`Association`.
+* :class:`Association` (:mod:`~seiscore.association.result`): events, per-pick event ids and
+  residuals, scores and counts.
+* :func:`default_volume` (:mod:`~seiscore.association.config`): the default horizontal search
+  limits around the stations.
+
+Inside the package, :mod:`~seiscore.association.inputs` turns stations and picks into the
+kernel's columns, :mod:`~seiscore.association.config` checks the search volume and settings, and
+:mod:`~seiscore.association.tables` prepares the travel-time table.
+"""
+
+from __future__ import annotations
+
+from .config import default_volume
+from .grid_search import associate
+from .result import Association
+
+__all__ = ["Association", "associate", "default_volume"]

@@ -1,0 +1,177 @@
+""":func:`associate`: picks → events by the C++ search in ``seiscore._core.association``
+(contract: ``cpp/seiscore/association/grid_search.hpp``; the algorithm is described in
+:mod:`seiscore.association`)."""
+
+from __future__ import annotations
+
+import time as _time
+
+import numpy as np
+
+from .. import _core
+from .._validate import check_workers
+from ..containers import Picks, Stations
+from ..exceptions import ConfigError, InputError
+from .config import _search_config, _search_volume
+from .inputs import _pick_columns, _PickColumns, _station_xy
+from .result import Association, _build_result
+from .tables import _as_table, _kernel_tables, _KernelTables
+
+
+def associate(
+    picks: Picks,
+    stations: Stations,
+    velocity_model,
+    *,
+    xlim=None,
+    ylim=None,
+    zlim=(0.0, 40.0),
+    cell_km: float | None = None,
+    cell_depth_km: float | None = None,
+    tolerance_s: float = 1.0,
+    tolerance_fraction: float = 0.0,
+    max_distance_km: float | None = None,
+    min_pick_fraction: float = 0.25,
+    min_picks: int = 8,
+    min_p: int = 3,
+    min_s: int = 2,
+    min_p_and_s: int = 2,
+    max_rms_s: float | None = None,
+    use_probability: bool = False,
+    block_s: float = 1800.0,
+    bin_s: float = 1.0,
+    reference=None,
+    unknown_stations: str = "raise",
+    workers: int | None = None,
+) -> Association:
+    """Group picks into events by a search over space and origin time.
+
+    Parameters
+    ----------
+    picks : Picks
+        Pick table (as ``seiscore-pick`` writes it); phases ``P`` and ``S`` (case-insensitive)
+        take part, others are left unassociated and counted in ``stats["n_other_phase"]``.
+    stations : Stations
+        Station table. Picks are matched to it by ``network.station.location``, or by
+        ``network.station`` when that names a single station. ``x_km``/``y_km`` are used when
+        set (the projection reference is then recovered from latitude/longitude, or taken from
+        ``reference``); otherwise the stations are projected around ``reference`` or their mean
+        position.
+    velocity_model : seiscore.traveltime.VelocityModel, path, or TravelTimeTable
+        A 1-D model (tables are built for the needed distances and depths), a model file, or a
+        ready (depth, distance) table with P and S.
+    xlim, ylim : (float, float), optional
+        Horizontal search limits, km (default: :func:`~.config.default_volume` of the stations).
+    zlim : (float, float)
+        Depth limits, km below sea level.
+    cell_km, cell_depth_km : float, optional
+        Coarse cell size (default: the longer horizontal side / 24, within 3–20 km; vertically
+        the same, at most half the depth range).
+    tolerance_s, tolerance_fraction : float
+        A pick matches a predicted arrival within ``tolerance_s + tolerance_fraction *
+        travel_time`` seconds.
+    max_distance_km : float, optional
+        Only stations within this epicentral distance of an event take part (default: all).
+    min_pick_fraction : float
+        Distance criterion (PyOcto's rule): walking the stations outwards from the epicentre,
+        picks at stations beyond the last distance where at least this fraction of the stations
+        so far have a pick are not associated (0 turns it off).
+    min_picks, min_p, min_s, min_p_and_s : int
+        An event needs at least ``min_picks`` picks, ``min_p`` P, ``min_s`` S and
+        ``min_p_and_s`` stations with both.
+    max_rms_s : float, optional
+        And at most this RMS time residual (default: no limit).
+    use_probability : bool
+        Weight each pick by its probability in the scoring (``False``: all weigh 1). Missing
+        probabilities weigh 1.
+    block_s, bin_s : float
+        Time block length (s; memory is bounded by it) and origin-time bin of the histogram.
+    reference : (lat, lon), optional
+        Projection centre for station coordinates and event latitude/longitude.
+    unknown_stations : ``"raise"`` or ``"skip"``
+        Picks at stations missing from the station table raise ``InputError`` (default), or are
+        left unassociated and counted in ``stats["n_unknown_station"]``.
+    workers : int, optional
+        Threads (default: all cores). The result does not depend on it.
+
+    Returns
+    -------
+    Association
+        Events, per-pick event ids and residuals, and counts (see :class:`Association`).
+
+    Raises
+    ------
+    InputError
+        Empty picks or stations, picks at unknown stations, a model or table that cannot reach
+        the stations from the search volume, or bad parameters.
+    """
+    t_start = _time.perf_counter()
+    _check_arguments(picks, stations, unknown_stations)
+    nworkers = check_workers(workers)
+    sx, sy, reference = _station_xy(stations, reference)
+    columns = _pick_columns(picks, stations, unknown_stations, use_probability)
+    volume = _search_volume(sx, sy, xlim, ylim, zlim, cell_km, cell_depth_km)
+    far = volume.farthest_station_km(sx, sy)
+    need_distance = far if max_distance_km is None else min(far, float(max_distance_km))
+    table = _as_table(velocity_model, need_distance, volume.z0, volume.z1, nworkers)
+    tables = _kernel_tables(table, stations, volume, need_distance)
+    config = _search_config(
+        volume,
+        tolerance_s=tolerance_s,
+        tolerance_fraction=tolerance_fraction,
+        max_distance_km=max_distance_km,
+        min_pick_fraction=min_pick_fraction,
+        min_picks=min_picks,
+        min_p=min_p,
+        min_s=min_s,
+        min_p_and_s=min_p_and_s,
+        max_rms_s=max_rms_s,
+        block_s=block_s,
+        bin_s=bin_s,
+        workers=nworkers,
+    )
+    out = _run_search(columns, sx, sy, tables, config)
+    table_model = getattr(table, "model", "")
+    return _build_result(
+        out, picks, columns, reference, config, table_model, use_probability, t_start
+    )
+
+
+def _check_arguments(picks, stations, unknown_stations) -> None:
+    """InputError unless ``picks`` is a non-empty Picks table and ``stations`` a Stations table;
+    ConfigError for an ``unknown_stations`` other than "raise" or "skip"."""
+    if not isinstance(picks, Picks):
+        raise InputError(
+            f"picks: expected a seiscore.containers.Picks table, got {type(picks).__name__}"
+        )
+    if not isinstance(stations, Stations):
+        raise InputError(
+            "stations: expected a seiscore.containers.Stations table, "
+            f"got {type(stations).__name__}"
+        )
+    if len(picks) == 0:
+        raise InputError("no picks to associate (the pick table is empty)")
+    if unknown_stations not in ("raise", "skip"):
+        raise ConfigError(f"unknown_stations: expected 'raise' or 'skip', got {unknown_stations!r}")
+
+
+def _run_search(
+    columns: _PickColumns, sx: np.ndarray, sy: np.ndarray, tables: _KernelTables, config: dict
+) -> dict:
+    """The kernel on the usable picks; its contract checks are reported as InputError."""
+    idx = columns.index
+    try:
+        return _core.association.associate(
+            np.ascontiguousarray(columns.row[idx], np.int32),
+            np.ascontiguousarray(columns.phase[idx], np.int8),
+            np.ascontiguousarray(columns.t_sec[idx], np.float64),
+            np.ascontiguousarray(columns.weight[idx], np.float32),
+            sx,
+            sy,
+            tables.delay,
+            tables.times,
+            tables.axes,
+            config,
+        )
+    except ValueError as exc:  # a contract check in the kernel: report it as bad input
+        raise InputError(str(exc)) from None

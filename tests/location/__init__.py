@@ -1,0 +1,1 @@
+"""Tests of the location stage (seiscore.location) and the seiscore-locate job."""
