@@ -314,7 +314,8 @@ def report(path: str) -> str:
         med = st["median"]
         speed = f"{ref[info['workload']] / med:.1f}×" if info["workload"] in ref else "n/a"
         lines.append(
-            f"| {info['workload']} | {_LABEL.get(info['implementation'], info['implementation'])} | "
+            f"| {info['workload']} | "
+            f"{_LABEL.get(info['implementation'], info['implementation'])} | "
             f"{med:.3f} s | {info['pair_windows'] / med:,.0f} | {speed} |"
         )
     return "\n".join(lines)

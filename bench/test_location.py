@@ -108,7 +108,10 @@ def checked():
 
 def _info(benchmark, impl, threads):
     benchmark.extra_info.update(
-        workload=f"{N_STATIONS} stations x {N_PHASES} phases, grid {'x'.join(map(str, GRID_SHAPE))}, {N_OUT} samples",
+        workload=(
+            f"{N_STATIONS} stations x {N_PHASES} phases, "
+            f"grid {'x'.join(map(str, GRID_SHAPE))}, {N_OUT} samples"
+        ),
         implementation=impl,
         threads=threads,
         node_onset_samples=int(np.prod(GRID_SHAPE)) * N_STATIONS * N_PHASES * N_OUT,

@@ -32,8 +32,13 @@ def station_day():
 
 def _peak_rss(script: str) -> dict:
     env = dict(os.environ, OMP_WAIT_POLICY="PASSIVE")
-    out = subprocess.run([sys.executable, str(PEERS / script), "--threads", str(THREADS)],
-                         capture_output=True, text=True, check=True, env=env).stdout
+    out = subprocess.run(
+        [sys.executable, str(PEERS / script), "--threads", str(THREADS)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+    ).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 
@@ -41,18 +46,28 @@ def test_seiscore_phasenet_station_day(benchmark, station_day):
     from seiscore.models import load_model
 
     model = load_model("phasenet", threads=THREADS)
-    benchmark.extra_info.update(workload="phasenet station-day", implementation="seiscore", threads=THREADS)
-    _, picks = benchmark.pedantic(run_seiscore, args=(station_day, THREADS, model), rounds=3, iterations=1)
+    benchmark.extra_info.update(
+        workload="phasenet station-day", implementation="seiscore", threads=THREADS
+    )
+    _, picks = benchmark.pedantic(
+        run_seiscore, args=(station_day, THREADS, model), rounds=3, iterations=1
+    )
     assert len(picks) > 100
     benchmark.extra_info["subprocess"] = _peak_rss("seiscore_phasenet.py")
 
 
 def test_seisbench_phasenet_station_day(benchmark, station_day):
-    pytest.importorskip("seisbench", reason="peer not installed: pip install torch==2.13.0 seisbench")
+    pytest.importorskip(
+        "seisbench", reason="peer not installed: pip install torch==2.13.0 seisbench"
+    )
     from seisbench_phasenet import make_model, run_seisbench
 
     model = make_model()
-    benchmark.extra_info.update(workload="phasenet station-day", implementation="seisbench", threads=THREADS)
-    ann = benchmark.pedantic(run_seisbench, args=(station_day, THREADS, model), rounds=3, iterations=1)
+    benchmark.extra_info.update(
+        workload="phasenet station-day", implementation="seisbench", threads=THREADS
+    )
+    ann = benchmark.pedantic(
+        run_seisbench, args=(station_day, THREADS, model), rounds=3, iterations=1
+    )
     assert len(ann) == 3
     benchmark.extra_info["subprocess"] = _peak_rss("seisbench_phasenet.py")

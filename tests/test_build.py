@@ -16,7 +16,14 @@ def test_version_matches_core():
 
 def test_build_info_keys_and_types():
     info = seiscore.build_info()
-    for key in ("version", "compiler", "openmp", "cuda_built", "cuda_device_available", "max_threads"):
+    for key in (
+        "version",
+        "compiler",
+        "openmp",
+        "cuda_built",
+        "cuda_device_available",
+        "max_threads",
+    ):
         assert key in info, key
     assert isinstance(info["openmp"], bool)
     assert info["max_threads"] >= 1
@@ -55,7 +62,9 @@ def test_info_command_runs():
     out = subprocess.run(
         [sys.executable, "-m", "seiscore.cli", "info"], capture_output=True, text=True, check=True
     ).stdout
-    assert "seiscore" in out and "openmp" in out and "cuda built" in out
+    assert "seiscore" in out
+    assert "openmp" in out
+    assert "cuda built" in out
     out = subprocess.run(
         [sys.executable, "-m", "seiscore.cli", "info", "--json"],
         capture_output=True,

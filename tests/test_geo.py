@@ -24,7 +24,9 @@ def test_distance_from_reference_is_great_circle(rng):
     lat = ref_lat + rng.uniform(-5, 5, 200)
     lon = ref_lon + rng.uniform(-5, 5, 200)
     x, y = geo.project(lat, lon, ref_lat, ref_lon)
-    deg = np.array([locations2degrees(ref_lat, ref_lon, a, b) for a, b in zip(lat, lon, strict=False)])
+    deg = np.array(
+        [locations2degrees(ref_lat, ref_lon, a, b) for a, b in zip(lat, lon, strict=False)]
+    )
     expect = np.radians(deg) * geo.EARTH_RADIUS_KM
     np.testing.assert_allclose(np.hypot(x, y), expect, rtol=1e-9, atol=1e-9)
     np.testing.assert_allclose(

@@ -68,6 +68,7 @@ CITATION = (
 # Shape helpers (TensorFlow "same" padding)
 # ---------------------------------------------------------------------------
 
+
 def same_pads(length: int, kernel: int, stride: int) -> tuple[int, int, int]:
     """TF 'same' padding of a forward convolution: (out_len, pad_begin, pad_end).
 
@@ -95,6 +96,7 @@ def transpose_same_pads(length: int, kernel: int, stride: int) -> tuple[int, int
 # Graph builder
 # ---------------------------------------------------------------------------
 
+
 class GraphBuilder:
     def __init__(self, weights: dict[str, np.ndarray], eps: float):
         self.w = weights
@@ -119,8 +121,16 @@ class GraphBuilder:
         scale = gamma / np.sqrt(var + self.eps)
         return scale, beta - mean * scale
 
-    def conv_bn_relu(self, x: str, name: str, kernel_var: str, bn_prefix: str,
-                     stride: int, pads: tuple[int, int], bias_var: str | None = None) -> str:
+    def conv_bn_relu(
+        self,
+        x: str,
+        name: str,
+        kernel_var: str,
+        bn_prefix: str,
+        stride: int,
+        pads: tuple[int, int],
+        bias_var: str | None = None,
+    ) -> str:
         """TF conv2d (kernel [k,1,cin,cout]) + batch norm + ReLU as ONNX Conv+Relu."""
         k = self.get(kernel_var)[:, 0]  # [k, cin, cout]
         w = k.transpose(2, 1, 0)  # ONNX Conv: [cout, cin, k]
@@ -131,16 +141,26 @@ class GraphBuilder:
         wn = self.add_init(name + ".weight", w)
         bn = self.add_init(name + ".bias", b)
         y = name + ".conv"
-        self.nodes.append(helper.make_node(
-            "Conv", [x, wn, bn], [y], name=name + "/Conv",
-            kernel_shape=[w.shape[2]], strides=[stride], pads=[pads[0], pads[1]],
-            dilations=[1], group=1))
+        self.nodes.append(
+            helper.make_node(
+                "Conv",
+                [x, wn, bn],
+                [y],
+                name=name + "/Conv",
+                kernel_shape=[w.shape[2]],
+                strides=[stride],
+                pads=[pads[0], pads[1]],
+                dilations=[1],
+                group=1,
+            )
+        )
         out = name + ".relu"
         self.nodes.append(helper.make_node("Relu", [y], [out], name=name + "/Relu"))
         return out
 
-    def convT_bn_relu(self, x: str, name: str, kernel_var: str, bn_prefix: str,
-                      stride: int, pads: tuple[int, int]) -> str:
+    def convT_bn_relu(
+        self, x: str, name: str, kernel_var: str, bn_prefix: str, stride: int, pads: tuple[int, int]
+    ) -> str:
         """TF conv2d_transpose (kernel [k,1,cout,cin]) + batch norm + ReLU."""
         k = self.get(kernel_var)[:, 0]  # [k, cout, cin]
         w = k.transpose(2, 1, 0)  # ONNX ConvTranspose: [cin, cout, k]
@@ -149,10 +169,19 @@ class GraphBuilder:
         wn = self.add_init(name + ".weight", w)
         bn = self.add_init(name + ".bias", shift)
         y = name + ".convT"
-        self.nodes.append(helper.make_node(
-            "ConvTranspose", [x, wn, bn], [y], name=name + "/ConvTranspose",
-            kernel_shape=[w.shape[2]], strides=[stride], pads=[pads[0], pads[1]],
-            dilations=[1], group=1))
+        self.nodes.append(
+            helper.make_node(
+                "ConvTranspose",
+                [x, wn, bn],
+                [y],
+                name=name + "/ConvTranspose",
+                kernel_shape=[w.shape[2]],
+                strides=[stride],
+                pads=[pads[0], pads[1]],
+                dilations=[1],
+                group=1,
+            )
+        )
         out = name + ".relu"
         self.nodes.append(helper.make_node("Relu", [y], [out], name=name + "/Relu"))
         return out
@@ -172,29 +201,49 @@ def build_model(weights: dict[str, np.ndarray], eps: float = BN_EPSILON) -> onnx
 
     # Input block: conv (with bias) + BN + ReLU, "same" padding, stride 1.
     _, pb, pe = same_pads(length, KERNEL, 1)
-    net = g.conv_bn_relu(INPUT_NAME, "input", "Input__input_conv__kernel",
-                         "Input__input_bn", 1, (pb, pe), bias_var="Input__input_conv__bias")
+    net = g.conv_bn_relu(
+        INPUT_NAME,
+        "input",
+        "Input__input_conv__kernel",
+        "Input__input_bn",
+        1,
+        (pb, pe),
+        bias_var="Input__input_conv__bias",
+    )
 
     # Down branch.
     skips: list[tuple[str, int]] = []
     for i in range(DEPTHS):
         tag = f"DownConv_{i}__down"
         _, pb, pe = same_pads(length, KERNEL, 1)
-        net = g.conv_bn_relu(net, f"down{i}.conv1", f"{tag}_conv1_{i + 1}__kernel",
-                             f"{tag}_bn1_{i + 1}", 1, (pb, pe))
+        net = g.conv_bn_relu(
+            net, f"down{i}.conv1", f"{tag}_conv1_{i + 1}__kernel", f"{tag}_bn1_{i + 1}", 1, (pb, pe)
+        )
         skips.append((net, length))
         if i < DEPTHS - 1:
             length, pb, pe = same_pads(length, KERNEL, STRIDE)
-            net = g.conv_bn_relu(net, f"down{i}.conv3", f"{tag}_conv3_{i + 1}__kernel",
-                                 f"{tag}_bn3_{i + 1}", STRIDE, (pb, pe))
+            net = g.conv_bn_relu(
+                net,
+                f"down{i}.conv3",
+                f"{tag}_conv3_{i + 1}__kernel",
+                f"{tag}_bn3_{i + 1}",
+                STRIDE,
+                (pb, pe),
+            )
 
     # Up branch: transposed conv (x4), crop to the skip's length, concat
     # [skip, upsampled] on channels, conv.
     for i in range(DEPTHS - 2, -1, -1):
         tag = f"UpConv_{i}__up"
         up_len, pb, pe = transpose_same_pads(length, KERNEL, STRIDE)
-        net = g.convT_bn_relu(net, f"up{i}.conv0", f"{tag}_conv0_{i + 1}__kernel",
-                              f"{tag}_bn0_{i + 1}", STRIDE, (pb, pe))
+        net = g.convT_bn_relu(
+            net,
+            f"up{i}.conv0",
+            f"{tag}_conv0_{i + 1}__kernel",
+            f"{tag}_bn0_{i + 1}",
+            STRIDE,
+            (pb, pe),
+        )
         skip, skip_len = skips[i]
         if up_len != skip_len:
             # Centre crop of the upsampled tensor; offset rounds down.
@@ -203,17 +252,28 @@ def build_model(weights: dict[str, np.ndarray], eps: float = BN_EPSILON) -> onnx
         g.nodes.append(helper.make_node("Concat", [skip, net], [cat], name=cat + "/Concat", axis=1))
         length = skip_len
         _, pb, pe = same_pads(length, KERNEL, 1)
-        net = g.conv_bn_relu(cat, f"up{i}.conv1", f"{tag}_conv1_{i + 1}__kernel",
-                             f"{tag}_bn1_{i + 1}", 1, (pb, pe))
+        net = g.conv_bn_relu(
+            cat, f"up{i}.conv1", f"{tag}_conv1_{i + 1}__kernel", f"{tag}_bn1_{i + 1}", 1, (pb, pe)
+        )
 
     # Output: 1x1 conv with bias, softmax over classes.
     k = g.get("Output__output_conv__kernel")[:, 0]  # [1, cin, ncls]
     w = g.add_init("output.weight", k.transpose(2, 1, 0))
     b = g.add_init("output.bias", g.get("Output__output_conv__bias"))
-    g.nodes.append(helper.make_node("Conv", [net, w, b], ["logits"], name="output/Conv",
-                                    kernel_shape=[1], strides=[1], pads=[0, 0]))
-    g.nodes.append(helper.make_node("Softmax", ["logits"], [OUTPUT_NAME], name="output/Softmax",
-                                    axis=1))
+    g.nodes.append(
+        helper.make_node(
+            "Conv",
+            [net, w, b],
+            ["logits"],
+            name="output/Conv",
+            kernel_shape=[1],
+            strides=[1],
+            pads=[0, 0],
+        )
+    )
+    g.nodes.append(
+        helper.make_node("Softmax", ["logits"], [OUTPUT_NAME], name="output/Softmax", axis=1)
+    )
 
     unused = set(weights) - g.used
     if unused:
@@ -222,13 +282,20 @@ def build_model(weights: dict[str, np.ndarray], eps: float = BN_EPSILON) -> onnx
     inp = helper.make_tensor_value_info(INPUT_NAME, TensorProto.FLOAT, ["batch", N_CHANNEL, WINDOW])
     out = helper.make_tensor_value_info(OUTPUT_NAME, TensorProto.FLOAT, ["batch", N_CLASS, WINDOW])
     graph = helper.make_graph(g.nodes, "phasenet", [inp], [out], initializer=g.inits)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
-                              producer_name="seiscore tools/convert_phasenet.py")
+    model = helper.make_model(
+        graph,
+        opset_imports=[helper.make_opsetid("", OPSET)],
+        producer_name="seiscore tools/convert_phasenet.py",
+    )
     model.ir_version = 8  # readable by onnxruntime >= 1.10
     model.doc_string = PROVENANCE
-    for key, val in (("licence", "MIT"), ("citation", CITATION),
-                     ("input_layout", "NCW"), ("channel_order", "E,N,Z"),
-                     ("labels", "noise,P,S")):
+    for key, val in (
+        ("licence", "MIT"),
+        ("citation", CITATION),
+        ("input_layout", "NCW"),
+        ("channel_order", "E,N,Z"),
+        ("labels", "noise,P,S"),
+    ):
         entry = model.metadata_props.add()
         entry.key, entry.value = key, val
     onnx.checker.check_model(model, full_check=True)
@@ -286,8 +353,12 @@ def main(argv=None) -> int:
     ap.add_argument("--weights", required=True, type=Path, help="phasenet_model95_weights.npz")
     ap.add_argument("--out", required=True, type=Path, help="output folder")
     ap.add_argument("--eps", type=float, default=BN_EPSILON, help="batch-norm epsilon")
-    ap.add_argument("--reference", type=Path, default=None,
-                    help="optional phasenet_tf_reference.npz to check the result against")
+    ap.add_argument(
+        "--reference",
+        type=Path,
+        default=None,
+        help="optional phasenet_tf_reference.npz to check the result against",
+    )
     args = ap.parse_args(argv)
 
     with np.load(args.weights) as data:

@@ -41,10 +41,20 @@ def main(argv=None) -> int:
         st = obspy.Stream()
         for c, comp in enumerate("ENZ"):
             tr = obspy.Trace(ref["waveform"][i, :, c].astype(np.float32))
-            tr.stats.update(dict(network=net, station=sta, location="", channel=f"HH{comp}",
-                                 sampling_rate=100.0, starttime=start))
+            tr.stats.update(
+                dict(
+                    network=net,
+                    station=sta,
+                    location="",
+                    channel=f"HH{comp}",
+                    sampling_rate=100.0,
+                    starttime=start,
+                )
+            )
             st.append(tr)
-        st.write(str(args.out / f"{net}.{sta}.{start.strftime('%Y%m%dT%H%M%S')}.mseed"), format="MSEED")
+        st.write(
+            str(args.out / f"{net}.{sta}.{start.strftime('%Y%m%dT%H%M%S')}.mseed"), format="MSEED"
+        )
         for phase, idx in (("P", ref["p_index"][i]), ("S", ref["s_index"][i])):
             t = start + int(idx) / 100.0
             rows.append((net, sta, phase, t.strftime("%Y-%m-%dT%H:%M:%S.%fZ")))

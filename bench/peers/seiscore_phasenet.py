@@ -48,8 +48,16 @@ def main(argv=None) -> int:
     seconds = time.perf_counter() - t0
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     days = args.duration_s / 86400
-    print(json.dumps({"seconds": seconds, "peak_rss_mb": rss, "station_days_per_hour": 3600 * days / seconds,
-                      "picks": len(picks)}))
+    print(
+        json.dumps(
+            {
+                "seconds": seconds,
+                "peak_rss_mb": rss,
+                "station_days_per_hour": 3600 * days / seconds,
+                "picks": len(picks),
+            }
+        )
+    )
     return 0
 
 

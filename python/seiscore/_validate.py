@@ -48,4 +48,3 @@ def check_workers(workers: int | None) -> int:
     if isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 0:
         raise InputError(f"workers: expected None or a non-negative integer, got {workers!r}")
     return int(workers)
-

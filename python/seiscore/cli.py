@@ -37,23 +37,48 @@ def _cmd_info(args: argparse.Namespace) -> int:
 
 
 def _add_pick_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("inputs", nargs="*", metavar="INPUT",
-                   help="waveform files or folders (walked for .mseed/.sac/...), or an SDS root with --sds")
-    p.add_argument("-o", "--output", help="picks CSV to write (default with --demo: demo_picks.csv)")
-    p.add_argument("--demo", action="store_true",
-                   help="pick the bundled demo records (12 real NCEDC windows) and compare with the analysts' picks")
+    p.add_argument(
+        "inputs",
+        nargs="*",
+        metavar="INPUT",
+        help="waveform files or folders (walked for .mseed/.sac/...), or an SDS root with --sds",
+    )
+    p.add_argument(
+        "-o", "--output", help="picks CSV to write (default with --demo: demo_picks.csv)"
+    )
+    p.add_argument(
+        "--demo",
+        action="store_true",
+        help="pick the bundled demo records (12 real NCEDC windows) and compare with the "
+        "analysts' picks",
+    )
     p.add_argument("--quakeml", help="also write the picks as QuakeML to this path")
-    p.add_argument("--model", default="phasenet",
-                   help="bundled model name or path of an .onnx file (default: phasenet)")
+    p.add_argument(
+        "--model",
+        default="phasenet",
+        help="bundled model name or path of an .onnx file (default: phasenet)",
+    )
     p.add_argument("--card", help="model card JSON (default: the .json beside the .onnx)")
-    p.add_argument("--sds", action="store_true", help="INPUT is an SDS archive root (needs --start/--end)")
+    p.add_argument(
+        "--sds", action="store_true", help="INPUT is an SDS archive root (needs --start/--end)"
+    )
     p.add_argument("--start", help="start time (UTC, ISO 8601)")
     p.add_argument("--end", help="end time (UTC, ISO 8601)")
-    p.add_argument("--p-threshold", type=float, help="P probability threshold (default: model card)")
-    p.add_argument("--s-threshold", type=float, help="S probability threshold (default: model card)")
-    p.add_argument("--min-distance", type=float, help="seconds between picks of one phase (default: card)")
-    p.add_argument("--method", choices=["peaks", "trigger"], default="peaks",
-                   help="peaks with non-maximum suppression, or a hysteresis trigger")
+    p.add_argument(
+        "--p-threshold", type=float, help="P probability threshold (default: model card)"
+    )
+    p.add_argument(
+        "--s-threshold", type=float, help="S probability threshold (default: model card)"
+    )
+    p.add_argument(
+        "--min-distance", type=float, help="seconds between picks of one phase (default: card)"
+    )
+    p.add_argument(
+        "--method",
+        choices=["peaks", "trigger"],
+        default="peaks",
+        help="peaks with non-maximum suppression, or a hysteresis trigger",
+    )
     p.add_argument("--device", choices=["cpu", "cuda", "auto"], default="cpu")
     p.add_argument("--batch-size", type=int, default=64, help="windows per inference call")
     p.add_argument("--threads", type=int, help="ONNX Runtime threads (default: all cores)")
@@ -104,8 +129,10 @@ def _cmd_pick(args: argparse.Namespace) -> int:
         print(f"error: {err}", file=sys.stderr)
     n_p = int((result.picks.phase == "P").sum())
     n_s = int((result.picks.phase == "S").sum())
-    print(f"{len(result.picks)} picks ({n_p} P, {n_s} S) from {result.station_days} station-days "
-          f"-> {', '.join(str(p) for p in result.outputs[:2])}")
+    print(
+        f"{len(result.picks)} picks ({n_p} P, {n_s} S) from {result.station_days} station-days "
+        f"-> {', '.join(str(p) for p in result.outputs[:2])}"
+    )
     if args.demo:
         cmp = compare_with_manual(result.picks, DEMO_DIR / "manual_picks.csv")
         print("\nautomatic vs analysts' picks (error in s; NaN: none within 0.5 s):")
@@ -113,48 +140,107 @@ def _cmd_pick(args: argparse.Namespace) -> int:
         for phase in ("P", "S"):
             sub = cmp[cmp.phase == phase]
             found = sub.error_s.notna()
-            print(f"{phase}: {int(found.sum())}/{len(sub)} found, median |error| "
-                  f"{sub.error_s[found].abs().median():.3f} s")
+            print(
+                f"{phase}: {int(found.sum())}/{len(sub)} found, median |error| "
+                f"{sub.error_s[found].abs().median():.3f} s"
+            )
     return 1 if result.errors else 0
 
 
 def _add_correlate_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("inputs", nargs="+", metavar="INPUT", help="waveform files or folders (walked for .mseed/.sac/...)")
-    p.add_argument("-o", "--output", required=True, help="NetCDF (.nc) or Zarr (.zarr) file to write")
-    p.add_argument("--stations", action="append", metavar="FILE",
-                   help="station file for coordinates (StationXML, CSV, ...); repeat for several")
-    p.add_argument("--start", help="start of the window grid (UTC, ISO 8601; default: first sample)")
+    # long function: one add_argument per option, a flat list that reads like --help
+    p.add_argument(
+        "inputs",
+        nargs="+",
+        metavar="INPUT",
+        help="waveform files or folders (walked for .mseed/.sac/...)",
+    )
+    p.add_argument(
+        "-o", "--output", required=True, help="NetCDF (.nc) or Zarr (.zarr) file to write"
+    )
+    p.add_argument(
+        "--stations",
+        action="append",
+        metavar="FILE",
+        help="station file for coordinates (StationXML, CSV, ...); repeat for several",
+    )
+    p.add_argument(
+        "--start", help="start of the window grid (UTC, ISO 8601; default: first sample)"
+    )
     p.add_argument("--end", help="end time (UTC, ISO 8601; default: last sample)")
     p.add_argument("--band", help="channel band to use where a station has several (e.g. HH)")
-    p.add_argument("--components", default="ZZ", help="ZZ (default), all (9 ENZ), RTZ, or a list such as ZZ,RR,TT")
-    p.add_argument("--pairs", default="all", help="all (default), all+auto, auto, or SOURCE:RECEIVER,... ids")
-    p.add_argument("--max-distance", type=float, metavar="KM", help="only pairs at most this far apart")
-    p.add_argument("--window", type=float, default=3600.0, metavar="S", help="window length (s, default 3600)")
+    p.add_argument(
+        "--components",
+        default="ZZ",
+        help="ZZ (default), all (9 ENZ), RTZ, or a list such as ZZ,RR,TT",
+    )
+    p.add_argument(
+        "--pairs", default="all", help="all (default), all+auto, auto, or SOURCE:RECEIVER,... ids"
+    )
+    p.add_argument(
+        "--max-distance", type=float, metavar="KM", help="only pairs at most this far apart"
+    )
+    p.add_argument(
+        "--window", type=float, default=3600.0, metavar="S", help="window length (s, default 3600)"
+    )
     p.add_argument("--overlap", type=float, default=0.0, help="window overlap fraction (default 0)")
-    p.add_argument("--sampling-rate", type=float, metavar="HZ", help="decimate to this rate (default: the files')")
+    p.add_argument(
+        "--sampling-rate",
+        type=float,
+        metavar="HZ",
+        help="decimate to this rate (default: the files')",
+    )
     p.add_argument("--freqmin", type=float, metavar="HZ", help="band-pass low corner")
     p.add_argument("--freqmax", type=float, metavar="HZ", help="band-pass high corner")
     p.add_argument("--corners", type=int, default=4, help="Butterworth poles per side (default 4)")
-    p.add_argument("--taper", type=float, default=0.05, help="Hann taper fraction per end (default 0.05)")
+    p.add_argument(
+        "--taper", type=float, default=0.05, help="Hann taper fraction per end (default 0.05)"
+    )
     p.add_argument("--temporal-norm", choices=["none", "onebit", "ram", "clip"], default="none")
     p.add_argument("--ram-window", type=float, metavar="S", help="running-absolute-mean window (s)")
-    p.add_argument("--whiten", action="store_true", help="spectral whitening over the band-pass band")
-    p.add_argument("--whiten-smooth", type=float, default=0.0, metavar="HZ",
-                   help="amplitude smoothing for whitening (Hz; 0: phase only)")
-    p.add_argument("--max-lag", type=float, default=100.0, metavar="S", help="largest lag kept (s, default 100)")
+    p.add_argument(
+        "--whiten", action="store_true", help="spectral whitening over the band-pass band"
+    )
+    p.add_argument(
+        "--whiten-smooth",
+        type=float,
+        default=0.0,
+        metavar="HZ",
+        help="amplitude smoothing for whitening (Hz; 0: phase only)",
+    )
+    p.add_argument(
+        "--max-lag",
+        type=float,
+        default=100.0,
+        metavar="S",
+        help="largest lag kept (s, default 100)",
+    )
     p.add_argument("--normalize", choices=["coefficient", "none"], default="coefficient")
-    p.add_argument("--stack", default="linear", help="linear, pws, robust, selective (comma-separated)")
+    p.add_argument(
+        "--stack", default="linear", help="linear, pws, robust, selective (comma-separated)"
+    )
     p.add_argument("--pws-power", type=float, default=2.0)
     p.add_argument("--no-substacks", action="store_true", help="do not keep one stack per day")
     p.add_argument("--keep-windows", action="store_true", help="also keep every window's CCF")
-    p.add_argument("--max-over-std", type=float, default=20.0,
-                   help="skip windows with a sample beyond this many standard deviations (0: off)")
-    p.add_argument("--max-flat", type=float, default=2.0, metavar="S",
-                   help="skip windows with a flat run this long (s; 0: off)")
+    p.add_argument(
+        "--max-over-std",
+        type=float,
+        default=20.0,
+        help="skip windows with a sample beyond this many standard deviations (0: off)",
+    )
+    p.add_argument(
+        "--max-flat",
+        type=float,
+        default=2.0,
+        metavar="S",
+        help="skip windows with a flat run this long (s; 0: off)",
+    )
     p.add_argument("--device", choices=["cpu", "cuda", "auto"], default="cpu")
     p.add_argument("--scheduler", help="Dask scheduler address, or 'local', to distribute the days")
     p.add_argument("--threads", type=int, help="threads per task (default: all cores)")
-    p.add_argument("--plot", metavar="PNG", help="draw the move-out gather (CCFs by distance) into this file")
+    p.add_argument(
+        "--plot", metavar="PNG", help="draw the move-out gather (CCFs by distance) into this file"
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_correlate)
 
@@ -164,66 +250,129 @@ def _cmd_correlate(args: argparse.Namespace) -> int:
 
     pairs = args.pairs if args.pairs in ("all", "all+auto", "auto") else args.pairs.split(",")
     result = run_correlate_job(
-        args.inputs, args.output, stations=args.stations, starttime=args.start, endtime=args.end,
-        band=args.band, sampling_rate=args.sampling_rate, plot=args.plot, scheduler=args.scheduler,
-        progress=not args.quiet, pairs=pairs, max_distance_km=args.max_distance, components=args.components,
-        window_s=args.window, overlap=args.overlap, freqmin=args.freqmin, freqmax=args.freqmax,
-        corners=args.corners, taper=args.taper, temporal_norm=args.temporal_norm, ram_window_s=args.ram_window,
-        whiten=args.whiten, whiten_smooth_hz=args.whiten_smooth, max_lag_s=args.max_lag, normalize=args.normalize,
-        stack=tuple(args.stack.split(",")), pws_power=args.pws_power, substacks=not args.no_substacks,
-        keep_windows=args.keep_windows, max_over_std=args.max_over_std or None, max_flat_s=args.max_flat or None,
-        device=args.device, workers=args.threads,
+        args.inputs,
+        args.output,
+        stations=args.stations,
+        starttime=args.start,
+        endtime=args.end,
+        band=args.band,
+        sampling_rate=args.sampling_rate,
+        plot=args.plot,
+        scheduler=args.scheduler,
+        progress=not args.quiet,
+        pairs=pairs,
+        max_distance_km=args.max_distance,
+        components=args.components,
+        window_s=args.window,
+        overlap=args.overlap,
+        freqmin=args.freqmin,
+        freqmax=args.freqmax,
+        corners=args.corners,
+        taper=args.taper,
+        temporal_norm=args.temporal_norm,
+        ram_window_s=args.ram_window,
+        whiten=args.whiten,
+        whiten_smooth_hz=args.whiten_smooth,
+        max_lag_s=args.max_lag,
+        normalize=args.normalize,
+        stack=tuple(args.stack.split(",")),
+        pws_power=args.pws_power,
+        substacks=not args.no_substacks,
+        keep_windows=args.keep_windows,
+        max_over_std=args.max_over_std or None,
+        max_flat_s=args.max_flat or None,
+        device=args.device,
+        workers=args.threads,
     )
     for msg in result.messages:
         print(f"note: {msg}", file=sys.stderr)
     for err in result.errors:
         print(f"error: {err}", file=sys.stderr)
     ds = result.dataset
-    print(f"{ds.sizes['pair']} pairs x {ds.sizes['component']} components, {int(ds.n_windows.sum())} pair-windows "
-          f"stacked -> {', '.join(str(p) for p in result.outputs)}")
+    print(
+        f"{ds.sizes['pair']} pairs x {ds.sizes['component']} components, "
+        f"{int(ds.n_windows.sum())} pair-windows "
+        f"stacked -> {', '.join(str(p) for p in result.outputs)}"
+    )
     return 1 if result.errors else 0
 
 
 def _add_associate_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("picks", metavar="PICKS", help="picks CSV (as seiscore-pick writes it)")
-    p.add_argument("--stations", required=True,
-                   help="station file: StationXML, CSV (network,station,latitude,longitude,"
-                        "elevation), REAL station.dat")
+    p.add_argument(
+        "--stations",
+        required=True,
+        help="station file: StationXML, CSV (network,station,latitude,longitude,"
+        "elevation), REAL station.dat",
+    )
     p.add_argument("--model", help="1-D velocity model file (.nd, VELEST .mod, CSV depth,vp,vs)")
     p.add_argument("--vp", type=float, help="homogeneous model (no --model): P velocity, km/s")
     p.add_argument("--vs", type=float, help="homogeneous model (no --model): S velocity, km/s")
     p.add_argument("-o", "--output", required=True, help="events CSV to write")
-    p.add_argument("--picks-out",
-                   help="picks with event_id and residual_s (default: <output>_picks.csv)")
-    p.add_argument("--xlim", type=float, nargs=2, metavar=("MIN", "MAX"),
-                   help="search x range, km (default: stations + 10%%)")
+    p.add_argument(
+        "--picks-out", help="picks with event_id and residual_s (default: <output>_picks.csv)"
+    )
+    p.add_argument(
+        "--xlim",
+        type=float,
+        nargs=2,
+        metavar=("MIN", "MAX"),
+        help="search x range, km (default: stations + 10%%)",
+    )
     p.add_argument("--ylim", type=float, nargs=2, metavar=("MIN", "MAX"), help="search y range, km")
-    p.add_argument("--zlim", type=float, nargs=2, metavar=("MIN", "MAX"), default=(0.0, 40.0),
-                   help="search depth range, km below sea level (default: 0 40)")
-    p.add_argument("--reference", type=float, nargs=2, metavar=("LAT", "LON"),
-                   help="projection centre (default: stations' mean)")
-    p.add_argument("--tolerance", type=float, default=1.0,
-                   help="pick time tolerance, s (default: 1.0)")
-    p.add_argument("--tolerance-fraction", type=float, default=0.0,
-                   help="plus this fraction of the travel time (default: 0)")
-    p.add_argument("--max-distance", type=float,
-                   help="only stations within this distance of an event, km")
-    p.add_argument("--min-pick-fraction", type=float, default=0.25,
-                   help="distance criterion: drop far picks beyond where fewer stations had picks "
-                        "(0: off; default 0.25)")
+    p.add_argument(
+        "--zlim",
+        type=float,
+        nargs=2,
+        metavar=("MIN", "MAX"),
+        default=(0.0, 40.0),
+        help="search depth range, km below sea level (default: 0 40)",
+    )
+    p.add_argument(
+        "--reference",
+        type=float,
+        nargs=2,
+        metavar=("LAT", "LON"),
+        help="projection centre (default: stations' mean)",
+    )
+    p.add_argument(
+        "--tolerance", type=float, default=1.0, help="pick time tolerance, s (default: 1.0)"
+    )
+    p.add_argument(
+        "--tolerance-fraction",
+        type=float,
+        default=0.0,
+        help="plus this fraction of the travel time (default: 0)",
+    )
+    p.add_argument(
+        "--max-distance", type=float, help="only stations within this distance of an event, km"
+    )
+    p.add_argument(
+        "--min-pick-fraction",
+        type=float,
+        default=0.25,
+        help="distance criterion: drop far picks beyond where fewer stations had picks "
+        "(0: off; default 0.25)",
+    )
     p.add_argument("--min-picks", type=int, default=8, help="picks per event (default: 8)")
     p.add_argument("--min-p", type=int, default=3, help="P picks per event (default: 3)")
     p.add_argument("--min-s", type=int, default=2, help="S picks per event (default: 2)")
-    p.add_argument("--min-p-and-s", type=int, default=2,
-                   help="stations with both P and S (default: 2)")
+    p.add_argument(
+        "--min-p-and-s", type=int, default=2, help="stations with both P and S (default: 2)"
+    )
     p.add_argument("--max-rms", type=float, help="largest RMS residual of an event, s")
-    p.add_argument("--cell", type=float,
-                   help="coarse search cell, km (default: extent / 24, 3-20 km)")
-    p.add_argument("--use-probability", action="store_true",
-                   help="weight picks by their probability")
-    p.add_argument("--unknown-stations", choices=["raise", "skip"], default="raise",
-                   help="picks at stations missing from --stations: error (default) or leave "
-                        "unassociated")
+    p.add_argument(
+        "--cell", type=float, help="coarse search cell, km (default: extent / 24, 3-20 km)"
+    )
+    p.add_argument(
+        "--use-probability", action="store_true", help="weight picks by their probability"
+    )
+    p.add_argument(
+        "--unknown-stations",
+        choices=["raise", "skip"],
+        default="raise",
+        help="picks at stations missing from --stations: error (default) or leave unassociated",
+    )
     p.add_argument("--threads", type=int, help="threads (default: all cores)")
     p.set_defaults(func=_cmd_associate)
 
@@ -264,9 +413,17 @@ def _cmd_associate(args: argparse.Namespace) -> int:
 
 
 def _add_run_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("config", nargs="?", metavar="CONFIG", help="TOML configuration (see --print-config)")
-    p.add_argument("--scheduler", metavar="ADDR", help="Dask scheduler address (tcp://...) for the picking tasks")
-    p.add_argument("--print-config", action="store_true", help="print every setting with its default, as TOML")
+    p.add_argument(
+        "config", nargs="?", metavar="CONFIG", help="TOML configuration (see --print-config)"
+    )
+    p.add_argument(
+        "--scheduler",
+        metavar="ADDR",
+        help="Dask scheduler address (tcp://...) for the picking tasks",
+    )
+    p.add_argument(
+        "--print-config", action="store_true", help="print every setting with its default, as TOML"
+    )
     p.set_defaults(func=_cmd_run)
 
 
@@ -299,7 +456,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _add_demo_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("folder", nargs="?", default="seiscore_demo", help="folder to write into (default: seiscore_demo)")
+    p.add_argument(
+        "folder",
+        nargs="?",
+        default="seiscore_demo",
+        help="folder to write into (default: seiscore_demo)",
+    )
     p.add_argument("--events", type=int, default=6, help="number of synthetic events (default 6)")
     p.add_argument("--duration", type=float, default=180.0, help="record length, s (default 180)")
     p.add_argument("--seed", type=int, default=7)
@@ -323,39 +485,127 @@ def pick_main(argv: list[str] | None = None) -> int:
 
 
 def _add_locate_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("inputs", nargs="*", metavar="INPUT", help="waveform files or folders (walked for .mseed/.sac/...)")
-    p.add_argument("--onsets", help="saved onsets / probabilities (.npz from seiscore.location.Onsets.save) "
-                   "instead of waveforms")
-    p.add_argument("--stations", required=True, help="StationXML, CSV, REAL station.dat or QuakeMigrate station file")
+    # long function: one add_argument per option, a flat list that reads like --help
+    p.add_argument(
+        "inputs",
+        nargs="*",
+        metavar="INPUT",
+        help="waveform files or folders (walked for .mseed/.sac/...)",
+    )
+    p.add_argument(
+        "--onsets",
+        help="saved onsets / probabilities (.npz from seiscore.location.Onsets.save) "
+        "instead of waveforms",
+    )
+    p.add_argument(
+        "--stations",
+        required=True,
+        help="StationXML, CSV, REAL station.dat or QuakeMigrate station file",
+    )
     m = p.add_mutually_exclusive_group(required=True)
-    m.add_argument("--model", help="1-D velocity model: TauP .nd, CSV/text 'depth vp vs', VELEST .mod")
-    m.add_argument("--homogeneous", nargs=2, type=float, metavar=("VP", "VS"), help="homogeneous model (km/s)")
-    p.add_argument("-o", "--output", required=True, help="output folder (events.csv, events.xml, figures/)")
-    p.add_argument("--grid", nargs=4, type=float, metavar=("LAT_MIN", "LAT_MAX", "LON_MIN", "LON_MAX"),
-                   help="grid bounds (default: the stations' bounding box plus --margin)")
-    p.add_argument("--depth", nargs=2, type=float, default=(0.0, 20.0), metavar=("TOP", "BOTTOM"),
-                   help="grid depths, km below sea level (default 0 20)")
-    p.add_argument("--spacing", nargs="+", type=float, default=[1.0], metavar="KM", help="node spacing: DX or DX DY DZ")
-    p.add_argument("--margin", type=float, default=5.0, help="km around the stations when --grid is not given")
-    p.add_argument("--station-margin", type=float,
-                   help="error for stations farther than this outside the grid (km; default half its diagonal)")
-    p.add_argument("--max-distance", type=float, help="largest station-node distance of the travel-time table (km)")
-    p.add_argument("--tt-file", help="travel-time grid cache (.npz): loaded when it exists and fits, else written")
-    p.add_argument("--onset", choices=["stalta", "phasenet"], default="stalta",
-                   help="STA/LTA onsets (QuakeMigrate's recipe) or PhaseNet probabilities")
-    p.add_argument("--sampling-rate", type=float, help="onset sampling rate (Hz, default: the data's)")
-    p.add_argument("--p-bandpass", nargs=3, type=float, metavar=("FMIN", "FMAX", "CORNERS"), default=(2, 16, 2))
-    p.add_argument("--s-bandpass", nargs=3, type=float, metavar=("FMIN", "FMAX", "CORNERS"), default=(2, 16, 2))
-    p.add_argument("--p-window", nargs=2, type=float, metavar=("STA", "LTA"), default=(0.2, 1.0), help="seconds")
-    p.add_argument("--s-window", nargs=2, type=float, metavar=("STA", "LTA"), default=(0.2, 1.0), help="seconds")
-    p.add_argument("--position", choices=["classic", "centred"], default="centred", help="STA/LTA window position")
-    p.add_argument("--threshold", type=float, default=2.0, help="trigger threshold on the normalised coalescence")
+    m.add_argument(
+        "--model", help="1-D velocity model: TauP .nd, CSV/text 'depth vp vs', VELEST .mod"
+    )
+    m.add_argument(
+        "--homogeneous", nargs=2, type=float, metavar=("VP", "VS"), help="homogeneous model (km/s)"
+    )
+    p.add_argument(
+        "-o", "--output", required=True, help="output folder (events.csv, events.xml, figures/)"
+    )
+    p.add_argument(
+        "--grid",
+        nargs=4,
+        type=float,
+        metavar=("LAT_MIN", "LAT_MAX", "LON_MIN", "LON_MAX"),
+        help="grid bounds (default: the stations' bounding box plus --margin)",
+    )
+    p.add_argument(
+        "--depth",
+        nargs=2,
+        type=float,
+        default=(0.0, 20.0),
+        metavar=("TOP", "BOTTOM"),
+        help="grid depths, km below sea level (default 0 20)",
+    )
+    p.add_argument(
+        "--spacing",
+        nargs="+",
+        type=float,
+        default=[1.0],
+        metavar="KM",
+        help="node spacing: DX or DX DY DZ",
+    )
+    p.add_argument(
+        "--margin", type=float, default=5.0, help="km around the stations when --grid is not given"
+    )
+    p.add_argument(
+        "--station-margin",
+        type=float,
+        help="error for stations farther than this outside the grid "
+        "(km; default half its diagonal)",
+    )
+    p.add_argument(
+        "--max-distance",
+        type=float,
+        help="largest station-node distance of the travel-time table (km)",
+    )
+    p.add_argument(
+        "--tt-file",
+        help="travel-time grid cache (.npz): loaded when it exists and fits, else written",
+    )
+    p.add_argument(
+        "--onset",
+        choices=["stalta", "phasenet"],
+        default="stalta",
+        help="STA/LTA onsets (QuakeMigrate's recipe) or PhaseNet probabilities",
+    )
+    p.add_argument(
+        "--sampling-rate", type=float, help="onset sampling rate (Hz, default: the data's)"
+    )
+    p.add_argument(
+        "--p-bandpass", nargs=3, type=float, metavar=("FMIN", "FMAX", "CORNERS"), default=(2, 16, 2)
+    )
+    p.add_argument(
+        "--s-bandpass", nargs=3, type=float, metavar=("FMIN", "FMAX", "CORNERS"), default=(2, 16, 2)
+    )
+    p.add_argument(
+        "--p-window",
+        nargs=2,
+        type=float,
+        metavar=("STA", "LTA"),
+        default=(0.2, 1.0),
+        help="seconds",
+    )
+    p.add_argument(
+        "--s-window",
+        nargs=2,
+        type=float,
+        metavar=("STA", "LTA"),
+        default=(0.2, 1.0),
+        help="seconds",
+    )
+    p.add_argument(
+        "--position",
+        choices=["classic", "centred"],
+        default="centred",
+        help="STA/LTA window position",
+    )
+    p.add_argument(
+        "--threshold",
+        type=float,
+        default=2.0,
+        help="trigger threshold on the normalised coalescence",
+    )
     p.add_argument("--min-separation", type=float, default=1.0, help="seconds between events")
-    p.add_argument("--marginal-window", type=float, default=0.5, help="seconds around the origin time")
+    p.add_argument(
+        "--marginal-window", type=float, default=0.5, help="seconds around the origin time"
+    )
     p.add_argument("--start", help="first origin time to scan (UTC)")
     p.add_argument("--end", help="last origin time to scan (UTC)")
     p.add_argument("--device", choices=["cpu", "cuda", "auto"], default="cpu")
-    p.add_argument("--max-memory", type=float, help="refuse travel-time grids larger than this (GB)")
+    p.add_argument(
+        "--max-memory", type=float, help="refuse travel-time grids larger than this (GB)"
+    )
     p.add_argument("--no-plots", action="store_true", help="no figure per event")
     p.add_argument("--workers", type=int, help="threads (default: all cores)")
     p.set_defaults(func=_cmd_locate)
@@ -371,23 +621,47 @@ def _cmd_locate(args: argparse.Namespace) -> int:
         raise ConfigError("--spacing takes one value or three (DX DY DZ)")
     g = args.grid
     result = run_locate_job(
-        args.inputs, args.stations, args.output, model=args.model, homogeneous=args.homogeneous,
-        grid_bounds=(g[0], g[1], g[2], g[3]) if g else None, depth_km=tuple(args.depth), spacing_km=spacing,
-        margin_km=args.margin, station_margin_km=args.station_margin, max_distance_km=args.max_distance,
-        onsets_file=args.onsets, onset=args.onset, sampling_rate=args.sampling_rate,
+        args.inputs,
+        args.stations,
+        args.output,
+        model=args.model,
+        homogeneous=args.homogeneous,
+        grid_bounds=(g[0], g[1], g[2], g[3]) if g else None,
+        depth_km=tuple(args.depth),
+        spacing_km=spacing,
+        margin_km=args.margin,
+        station_margin_km=args.station_margin,
+        max_distance_km=args.max_distance,
+        onsets_file=args.onsets,
+        onset=args.onset,
+        sampling_rate=args.sampling_rate,
         bandpass={"P": tuple(args.p_bandpass), "S": tuple(args.s_bandpass)},
-        windows={"P": tuple(args.p_window), "S": tuple(args.s_window)}, position=args.position,
-        threshold=args.threshold, min_separation_s=args.min_separation, marginal_window_s=args.marginal_window,
-        starttime=args.start, endtime=args.end, tt_file=args.tt_file, device=args.device,
-        max_memory_gb=args.max_memory, plots=not args.no_plots, workers=args.workers,
+        windows={"P": tuple(args.p_window), "S": tuple(args.s_window)},
+        position=args.position,
+        threshold=args.threshold,
+        min_separation_s=args.min_separation,
+        marginal_window_s=args.marginal_window,
+        starttime=args.start,
+        endtime=args.end,
+        tt_file=args.tt_file,
+        device=args.device,
+        max_memory_gb=args.max_memory,
+        plots=not args.no_plots,
+        workers=args.workers,
     )
     for msg in result.messages:
         print(f"note: {msg}", file=sys.stderr)
     locs = result.locations
-    print(f"{len(locs)} event(s) on a {'x'.join(map(str, result.grid.shape))} grid -> {result.outputs[0].parent}")
+    print(
+        f"{len(locs)} event(s) on a {'x'.join(map(str, result.grid.shape))} grid "
+        f"-> {result.outputs[0].parent}"
+    )
     for i in range(len(locs)):
-        print(f"  {str(locs.time[i])[:23]}  lat {locs.latitude[i]:9.5f}  lon {locs.longitude[i]:10.5f}  "
-              f"depth {locs.depth_km[i]:7.3f} km  coalescence {locs.coherence_norm[i]:.3g}")
+        print(
+            f"  {str(locs.time[i])[:23]}  lat {locs.latitude[i]:9.5f}  "
+            f"lon {locs.longitude[i]:10.5f}  "
+            f"depth {locs.depth_km[i]:7.3f} km  coalescence {locs.coherence_norm[i]:.3g}"
+        )
     return 0
 
 
@@ -417,10 +691,26 @@ def build_parser() -> argparse.ArgumentParser:
     _add_associate_arguments(
         sub.add_parser("associate", help="associate picks into events (search over space and time)")
     )
-    _add_correlate_arguments(sub.add_parser("correlate", help="ambient-noise cross-correlation of every station pair"))
-    _add_locate_arguments(sub.add_parser("locate", help="detect and locate events by migration (same as seiscore-locate)"))
-    _add_run_arguments(sub.add_parser("run", help="the whole pipeline from a TOML configuration: pick, associate, relocate, catalogue"))
-    _add_demo_arguments(sub.add_parser("demo", help="synthetic scenario with known truth through the whole pipeline"))
+    _add_correlate_arguments(
+        sub.add_parser("correlate", help="ambient-noise cross-correlation of every station pair")
+    )
+    _add_locate_arguments(
+        sub.add_parser(
+            "locate", help="detect and locate events by migration (same as seiscore-locate)"
+        )
+    )
+    _add_run_arguments(
+        sub.add_parser(
+            "run",
+            help="the whole pipeline from a TOML configuration: "
+            "pick, associate, relocate, catalogue",
+        )
+    )
+    _add_demo_arguments(
+        sub.add_parser(
+            "demo", help="synthetic scenario with known truth through the whole pipeline"
+        )
+    )
     return parser
 
 

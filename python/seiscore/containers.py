@@ -203,7 +203,10 @@ class Stations(_Columns):
     @property
     def ids(self) -> list[str]:
         """``NET.STA.LOC`` of every row."""
-        return [f"{n}.{s}.{loc}" for n, s, loc in zip(self.network, self.station, self.location)]
+        return [
+            f"{n}.{s}.{loc}"
+            for n, s, loc in zip(self.network, self.station, self.location, strict=False)
+        ]
 
 
 @dataclass(eq=False)
@@ -232,7 +235,10 @@ class Grid3D:
 
     def axes(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Coordinates (km) along x, y, z."""
-        return tuple(o + d * np.arange(n) for o, d, n in zip(self.origin_km, self.spacing_km, self.shape))
+        return tuple(
+            o + d * np.arange(n)
+            for o, d, n in zip(self.origin_km, self.spacing_km, self.shape, strict=False)
+        )
 
     def node_xyz(self, node) -> np.ndarray:
         """[..., 3] coordinates (km) of node indices."""
@@ -302,8 +308,18 @@ class Events(_Columns):
     def empty(cls) -> Events:
         f = np.array([], dtype=np.float64)
         i = np.array([], dtype=np.int32)
-        return cls(np.array([], dtype=np.int64), np.array([], dtype="datetime64[ns]"), f, f, f, f, f, i, i,
-                   np.array([], dtype=np.float32))
+        return cls(
+            np.array([], dtype=np.int64),
+            np.array([], dtype="datetime64[ns]"),
+            f,
+            f,
+            f,
+            f,
+            f,
+            i,
+            i,
+            np.array([], dtype=np.float32),
+        )
 
 
 @dataclass(eq=False)
@@ -351,15 +367,36 @@ class Locations(_Columns):
         f64 = np.array([], dtype=np.float64)
         f32 = np.array([], dtype=np.float32)
         i32 = np.array([], dtype=np.int32)
-        return cls(np.array([], dtype=np.int64), np.array([], dtype="datetime64[ns]"), f64, f64, f64, f64, f64,
-                   i32, i32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32)
+        return cls(
+            np.array([], dtype=np.int64),
+            np.array([], dtype="datetime64[ns]"),
+            f64,
+            f64,
+            f64,
+            f64,
+            f64,
+            i32,
+            i32,
+            f32,
+            f32,
+            f32,
+            f32,
+            f32,
+            f32,
+            f32,
+            f32,
+            f32,
+            f32,
+        )
 
     @classmethod
     def concatenate(cls, tables) -> Locations:
         tables = [t for t in tables if len(t)]
         if not tables:
             return cls.empty()
-        return cls(**{f.name: np.concatenate([getattr(t, f.name) for t in tables]) for f in fields(cls)})
+        return cls(
+            **{f.name: np.concatenate([getattr(t, f.name) for t in tables]) for f in fields(cls)}
+        )
 
     def to_events(self) -> Events:
         """The :class:`Events` columns of this table."""

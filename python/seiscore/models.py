@@ -43,6 +43,8 @@ import numpy as np
 
 from .exceptions import BackendUnavailable, InputError
 
+__all__ = ["MODELS_DIR", "Model", "ModelCard", "available_models", "load_model"]
+
 MODELS_DIR = Path(__file__).resolve().parent / "data" / "models"
 
 _REQUIRED = ("name", "contract", "sampling_rate", "input_name", "channel_order", "labels")
@@ -80,13 +82,19 @@ class ModelCard:
             raise InputError(f"{source}: missing keys {missing}")
         contract = raw["contract"]
         if contract not in _CONTRACTS:
-            raise InputError(f"{source}: contract must be one of {list(_CONTRACTS)}, got {contract!r}")
+            raise InputError(
+                f"{source}: contract must be one of {list(_CONTRACTS)}, got {contract!r}"
+            )
         layout = raw.get("input_layout", _CONTRACTS[contract][0])
         if layout not in _CONTRACTS[contract]:
-            raise InputError(f"{source}: input_layout {layout!r} does not fit contract {contract!r}")
+            raise InputError(
+                f"{source}: input_layout {layout!r} does not fit contract {contract!r}"
+            )
         norm = raw.get("normalisation", "std")
         if norm not in _NORMALISATIONS:
-            raise InputError(f"{source}: normalisation must be one of {_NORMALISATIONS}, got {norm!r}")
+            raise InputError(
+                f"{source}: normalisation must be one of {_NORMALISATIONS}, got {norm!r}"
+            )
         labels = tuple(str(v) for v in raw["labels"])
         phases = dict(raw.get("phases") or {lab: lab for lab in labels if lab.lower() != "noise"})
         unknown = [lab for lab in phases if lab not in labels]
@@ -150,7 +158,9 @@ def _read_card(card) -> tuple[dict[str, Any], str]:
 class Model:
     """An ONNX picker with its card, ready to run (see :func:`load_model`)."""
 
-    def __init__(self, path: Path, card: ModelCard, device: str = "cpu", threads: int | None = None):
+    def __init__(
+        self, path: Path, card: ModelCard, device: str = "cpu", threads: int | None = None
+    ):
         import onnxruntime as ort
 
         self.path = path
@@ -185,7 +195,9 @@ class Model:
             )
         names = {i.name for i in self.session.get_inputs()}
         if card.input_name not in names:
-            raise InputError(f"{path}: card input_name {card.input_name!r} not in the graph {sorted(names)}")
+            raise InputError(
+                f"{path}: card input_name {card.input_name!r} not in the graph {sorted(names)}"
+            )
         outs = {o.name for o in self.session.get_outputs()}
         wanted = [card.output_name] + ([card.time_name] if card.contract == "stream" else [])
         for name in wanted:
@@ -219,7 +231,9 @@ def resolve_onnx_device(device: str) -> str:
     )
 
 
-def load_model(name_or_path: str | os.PathLike, *, card=None, device: str = "cpu", threads: int | None = None) -> Model:
+def load_model(
+    name_or_path: str | os.PathLike, *, card=None, device: str = "cpu", threads: int | None = None
+) -> Model:
     """Load a bundled model by name, or an ONNX file with its card.
 
     Parameters
@@ -242,7 +256,8 @@ def load_model(name_or_path: str | os.PathLike, *, card=None, device: str = "cpu
             path = MODELS_DIR / text / f"{text}.onnx"
         else:
             raise InputError(
-                f"unknown model {text!r}: bundled models are {available_models()}, or give the path of an .onnx file"
+                f"unknown model {text!r}: bundled models are {available_models()}, "
+                "or give the path of an .onnx file"
             )
     if not path.exists():
         raise InputError(f"model file not found: {path}")

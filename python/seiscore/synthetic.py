@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 
@@ -300,101 +301,38 @@ def picks(
             raise InputError(
                 "surface_velocity={'P': ..., 'S': ...} is needed for the elevation correction"
             )
-    if not 0 <= drop_fraction < 1:
-        raise InputError(f"drop_fraction: expected a fraction in [0, 1), got {drop_fraction}")
-    if not false_fraction >= 0:
-        raise InputError(f"false_fraction: expected >= 0, got {false_fraction}")
-    if not timing_noise_s >= 0:
-        raise InputError(f"timing_noise_s: expected >= 0, got {timing_noise_s}")
+    _check_noise_settings(drop_fraction, false_fraction, timing_noise_s)
     n_events = int(n_events)
-    sx, sy = stations.x_km, stations.y_km
-    if not (np.isfinite(sx).all() and np.isfinite(sy).all()):
+    if not (np.isfinite(stations.x_km).all() and np.isfinite(stations.y_km).all()):
         raise InputError("stations: x_km/y_km are not set (project the stations first)")
-    elev_km = stations.elevation_m / 1000.0
-    n_st = len(stations)
-
-    kept = []  # (x, y, z, t, m, station idx [k], phase [k], arrival [k])
-    attempts = 0
-    while len(kept) < n_events:
-        need = n_events - len(kept)
-        attempts += need
-        if attempts > 200 * max(n_events, 1) + 1000:
-            raise InputError(
-                "almost no event is detectable with this network; increase the detection radius"
-            )
-        draw = _draw_events(rng, need, duration_s, xlim, ylim, zlim, cluster, b_value, m_min, m_max)
-        for x, y, z, t, m in zip(draw.x, draw.y, draw.z, draw.t, draw.m, strict=False):
-            d = np.hypot(sx - x, sy - y)
-            h = np.hypot(d, z + elev_km)
-            p = _detection_probability(h, radius_a_km * m + radius_b_km)
-            det = rng.random((2, n_st)) < p
-            det &= rng.random((2, n_st)) >= drop_fraction
-            if det.sum() < min_picks or (det[0] & det[1]).sum() < min_p_and_s:
-                continue
-            st_idx, ph_idx, arr = [], [], []
-            for k, ph in enumerate(("P", "S")):
-                s_ = np.flatnonzero(det[k])
-                tt = np.asarray(travel_time(ph, d[s_], np.full(len(s_), z)), dtype=np.float64)
-                tt = tt + elev_km[s_] / surface_velocity[ph]
-                st_idx.append(s_)
-                ph_idx.append(np.full(len(s_), k))
-                arr.append(t + tt + rng.normal(0.0, timing_noise_s, len(s_)))
-            kept.append(
-                (x, y, z, t, m, np.concatenate(st_idx), np.concatenate(ph_idx), np.concatenate(arr))
-            )
-
-    kept.sort(key=lambda e: e[3])
-    ev_x = np.array([e[0] for e in kept])
-    ev_y = np.array([e[1] for e in kept])
-    ev_z = np.array([e[2] for e in kept])
-    ev_t = np.array([e[3] for e in kept])
-    ev_m = np.array([e[4] for e in kept])
-    st_all = np.concatenate([e[5] for e in kept]) if kept else np.array([], int)
-    ph_all = np.concatenate([e[6] for e in kept]) if kept else np.array([], int)
-    tt_all = np.concatenate([e[7] for e in kept]) if kept else np.array([])
-    lab_all = (
-        np.concatenate([np.full(len(e[5]), i) for i, e in enumerate(kept)])
-        if kept
-        else np.array([], int)
+    detect = _Detection(
+        stations,
+        travel_time,
+        surface_velocity,
+        radius_a_km,
+        radius_b_km,
+        drop_fraction,
+        timing_noise_s,
+        min_picks,
+        min_p_and_s,
     )
-    n_true = len(st_all)
-    n_false = int(round(false_fraction * n_true))
-    st_all = np.concatenate([st_all, rng.integers(0, n_st, n_false)])
-    ph_all = np.concatenate([ph_all, rng.integers(0, 2, n_false)])
-    tt_all = np.concatenate([tt_all, rng.uniform(0.0, duration_s, n_false)])
-    lab_all = np.concatenate([lab_all, np.full(n_false, -1)]).astype(np.int64)
-    order = np.argsort(tt_all, kind="stable")
-    st_all, ph_all, tt_all, lab_all = st_all[order], ph_all[order], tt_all[order], lab_all[order]
-
+    draw = partial(
+        _draw_events,
+        rng,
+        duration_s=duration_s,
+        xlim=xlim,
+        ylim=ylim,
+        zlim=zlim,
+        cluster=cluster,
+        b_value=b_value,
+        m_min=m_min,
+        m_max=m_max,
+    )
+    kept = _detectable_events(rng, n_events, draw, detect)
+    cols = _pick_columns(rng, kept, len(stations), false_fraction, duration_s)
     t_start = np.datetime64(starttime, "ns")
-    to_time = lambda s: t_start + np.round(np.asarray(s) * 1e9).astype("timedelta64[ns]")  # noqa: E731
-    prob = rng.uniform(0.3, 1.0, len(st_all)).astype(np.float32)
-    pk = Picks(
-        network=stations.network[st_all],
-        station=stations.station[st_all],
-        location=stations.location[st_all],
-        phase=np.where(ph_all == 0, "P", "S").astype(object),
-        time=to_time(tt_all),
-        probability=prob,
-        amplitude=np.full(len(st_all), np.nan, np.float32),
-        snr=np.full(len(st_all), np.nan, np.float32),
-    )
-    n_ev = len(kept)
-    lat, lon = geo.unproject(ev_x, ev_y, *reference) if n_ev else (np.array([]), np.array([]))
-    n_p = np.bincount(lab_all[(lab_all >= 0) & (ph_all == 0)], minlength=n_ev).astype(np.int32)
-    n_s = np.bincount(lab_all[(lab_all >= 0) & (ph_all == 1)], minlength=n_ev).astype(np.int32)
-    ev = Events(
-        event_id=np.arange(n_ev, dtype=np.int64),
-        time=to_time(ev_t) if n_ev else np.array([], "datetime64[ns]"),
-        latitude=np.asarray(lat, np.float64),
-        longitude=np.asarray(lon, np.float64),
-        depth_km=ev_z.astype(np.float64),
-        x_km=ev_x.astype(np.float64),
-        y_km=ev_y.astype(np.float64),
-        n_p=n_p,
-        n_s=n_s,
-        rms_s=np.full(n_ev, timing_noise_s, np.float32),
-    )
+    pk = _synthetic_picks(rng, stations, cols, t_start)
+    ev, ev_m = _true_events(kept, cols, t_start, reference, timing_noise_s)
     config = dict(
         n_events=n_events,
         duration_s=duration_s,
@@ -412,12 +350,158 @@ def picks(
         false_fraction=false_fraction,
         min_picks=min_picks,
         min_p_and_s=min_p_and_s,
-        n_true_picks=n_true,
-        n_false_picks=n_false,
+        n_true_picks=cols.n_true,
+        n_false_picks=cols.n_false,
     )
     return SyntheticCatalogue(
-        stations, ev, ev_m, pk, lab_all, t_start, tuple(reference), travel_time, config
+        stations, ev, ev_m, pk, cols.label, t_start, tuple(reference), travel_time, config
     )
+
+
+def _check_noise_settings(drop_fraction, false_fraction, timing_noise_s) -> None:
+    if not 0 <= drop_fraction < 1:
+        raise InputError(f"drop_fraction: expected a fraction in [0, 1), got {drop_fraction}")
+    if not false_fraction >= 0:
+        raise InputError(f"false_fraction: expected >= 0, got {false_fraction}")
+    if not timing_noise_s >= 0:
+        raise InputError(f"timing_noise_s: expected >= 0, got {timing_noise_s}")
+
+
+@dataclass
+class _Detection:
+    """Which stations detect an event, and when its picks arrive (see :func:`picks`)."""
+
+    stations: Stations
+    travel_time: TravelTimeFunction
+    surface_velocity: dict
+    radius_a_km: float
+    radius_b_km: float
+    drop_fraction: float
+    timing_noise_s: float
+    min_picks: int
+    min_p_and_s: int
+
+    def __call__(self, rng, x, y, z, t, m):
+        """(station index [k], phase index [k], arrival time [k]) of the event's picks, or
+        None when it is not detectable."""
+        sx, sy = self.stations.x_km, self.stations.y_km
+        elev_km = self.stations.elevation_m / 1000.0
+        n_st = len(self.stations)
+        d = np.hypot(sx - x, sy - y)
+        h = np.hypot(d, z + elev_km)
+        p = _detection_probability(h, self.radius_a_km * m + self.radius_b_km)
+        det = rng.random((2, n_st)) < p
+        det &= rng.random((2, n_st)) >= self.drop_fraction
+        if det.sum() < self.min_picks or (det[0] & det[1]).sum() < self.min_p_and_s:
+            return None
+        st_idx, ph_idx, arr = [], [], []
+        for k, ph in enumerate(("P", "S")):
+            s_ = np.flatnonzero(det[k])
+            tt = np.asarray(self.travel_time(ph, d[s_], np.full(len(s_), z)), dtype=np.float64)
+            tt = tt + elev_km[s_] / self.surface_velocity[ph]
+            st_idx.append(s_)
+            ph_idx.append(np.full(len(s_), k))
+            arr.append(t + tt + rng.normal(0.0, self.timing_noise_s, len(s_)))
+        return np.concatenate(st_idx), np.concatenate(ph_idx), np.concatenate(arr)
+
+
+def _detectable_events(rng, n_events, draw, detect) -> list:
+    """Exactly ``n_events`` detectable events, sorted by time: (x, y, z, t, m, station idx [k],
+    phase [k], arrival [k]); undetectable draws are drawn again."""
+    kept = []
+    attempts = 0
+    while len(kept) < n_events:
+        need = n_events - len(kept)
+        attempts += need
+        if attempts > 200 * max(n_events, 1) + 1000:
+            raise InputError(
+                "almost no event is detectable with this network; increase the detection radius"
+            )
+        ev = draw(need)
+        for x, y, z, t, m in zip(ev.x, ev.y, ev.z, ev.t, ev.m, strict=True):
+            found = detect(rng, x, y, z, t, m)
+            if found is not None:
+                kept.append((x, y, z, t, m, *found))
+    kept.sort(key=lambda e: e[3])
+    return kept
+
+
+@dataclass
+class _PickColumns:
+    station: np.ndarray  # station index
+    phase: np.ndarray  # 0 = P, 1 = S
+    time_s: np.ndarray  # seconds after the start
+    label: np.ndarray  # event index, -1 for a false pick
+    n_true: int
+    n_false: int
+
+
+def _pick_columns(rng, kept, n_st, false_fraction, duration_s) -> _PickColumns:
+    """The true picks of ``kept`` plus ``round(false_fraction * n_true)`` false ones, by time."""
+    if kept:
+        st_all = np.concatenate([e[5] for e in kept])
+        ph_all = np.concatenate([e[6] for e in kept])
+        tt_all = np.concatenate([e[7] for e in kept])
+        lab_all = np.concatenate([np.full(len(e[5]), i) for i, e in enumerate(kept)])
+    else:
+        st_all, ph_all, tt_all, lab_all = (
+            np.array([], int),
+            np.array([], int),
+            np.array([]),
+            np.array([], int),
+        )
+    n_true = len(st_all)
+    n_false = int(round(false_fraction * n_true))
+    st_all = np.concatenate([st_all, rng.integers(0, n_st, n_false)])
+    ph_all = np.concatenate([ph_all, rng.integers(0, 2, n_false)])
+    tt_all = np.concatenate([tt_all, rng.uniform(0.0, duration_s, n_false)])
+    lab_all = np.concatenate([lab_all, np.full(n_false, -1)]).astype(np.int64)
+    order = np.argsort(tt_all, kind="stable")
+    return _PickColumns(
+        st_all[order], ph_all[order], tt_all[order], lab_all[order], n_true, n_false
+    )
+
+
+def _to_time(t_start, seconds) -> np.ndarray:
+    return t_start + np.round(np.asarray(seconds) * 1e9).astype("timedelta64[ns]")
+
+
+def _synthetic_picks(rng, stations: Stations, cols: _PickColumns, t_start) -> Picks:
+    n = len(cols.station)
+    prob = rng.uniform(0.3, 1.0, n).astype(np.float32)
+    return Picks(
+        network=stations.network[cols.station],
+        station=stations.station[cols.station],
+        location=stations.location[cols.station],
+        phase=np.where(cols.phase == 0, "P", "S").astype(object),
+        time=_to_time(t_start, cols.time_s),
+        probability=prob,
+        amplitude=np.full(n, np.nan, np.float32),
+        snr=np.full(n, np.nan, np.float32),
+    )
+
+
+def _true_events(kept, cols: _PickColumns, t_start, reference, timing_noise_s):
+    """(Events of the true catalogue, their magnitudes)."""
+    ev_x, ev_y, ev_z, ev_t, ev_m = (np.array([e[i] for e in kept]) for i in range(5))
+    n_ev = len(kept)
+    lat, lon = geo.unproject(ev_x, ev_y, *reference) if n_ev else (np.array([]), np.array([]))
+    lab, ph = cols.label, cols.phase
+    n_p = np.bincount(lab[(lab >= 0) & (ph == 0)], minlength=n_ev).astype(np.int32)
+    n_s = np.bincount(lab[(lab >= 0) & (ph == 1)], minlength=n_ev).astype(np.int32)
+    ev = Events(
+        event_id=np.arange(n_ev, dtype=np.int64),
+        time=_to_time(t_start, ev_t) if n_ev else np.array([], "datetime64[ns]"),
+        latitude=np.asarray(lat, np.float64),
+        longitude=np.asarray(lon, np.float64),
+        depth_km=ev_z.astype(np.float64),
+        x_km=ev_x.astype(np.float64),
+        y_km=ev_y.astype(np.float64),
+        n_p=n_p,
+        n_s=n_s,
+        rms_s=np.full(n_ev, timing_noise_s, np.float32),
+    )
+    return ev, ev_m
 
 
 def catalogue(

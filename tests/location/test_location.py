@@ -181,9 +181,7 @@ def test_synthetic_events_recovered(synthetic):
         assert abs(dt) <= 0.05, (k, dt)
         lat, lon = geo.unproject(locs.x_km[k], locs.y_km[k], *REF)
         assert locs.latitude[k] == pytest.approx(float(lat))
-        assert locs.longitude[k] == pytest.approx(
-            float(lon)
-        )
+        assert locs.longitude[k] == pytest.approx(float(lon))
     assert (locs.n_p == 12).all()
     assert (locs.n_s == 12).all()
     assert np.all(np.isfinite(locs.err_x_km))
@@ -326,15 +324,9 @@ def test_onsets_save_load(tmp_path, synthetic):
     on.save(tmp_path / "on.npz")
     back = loc.Onsets.load(tmp_path / "on.npz")
     np.testing.assert_array_equal(back.data, on.data)
-    assert (
-        back.starttime == on.starttime
-    )
-    assert (
-        back.station_ids == on.station_ids
-    )
-    assert (
-        back.stacking == "mean"
-    )
+    assert back.starttime == on.starttime
+    assert back.station_ids == on.station_ids
+    assert back.stacking == "mean"
     with pytest.raises(InputError, match="not found"):
         loc.Onsets.load(tmp_path / "none.npz")
 

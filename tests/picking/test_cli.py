@@ -28,8 +28,18 @@ def sc_seed(tmp_path):
 
 def test_pick_real_record_writes_csv_quakeml_and_plots(sc_seed, tmp_path, capsys):
     out = tmp_path / "picks.csv"
-    rc = pick_main([str(sc_seed), "-o", str(out), "--quakeml", str(tmp_path / "picks.xml"),
-                    "--plot", str(tmp_path / "plots"), "--quiet"])
+    rc = pick_main(
+        [
+            str(sc_seed),
+            "-o",
+            str(out),
+            "--quakeml",
+            str(tmp_path / "picks.xml"),
+            "--plot",
+            str(tmp_path / "plots"),
+            "--quiet",
+        ]
+    )
     assert rc == 0, capsys.readouterr().err
     picks = read_picks_csv(out)
     assert set(picks.station) == {"BAY", "BAJ", "MZP", "ZDZ", "GHS"}

@@ -25,9 +25,21 @@ REFERENCE = SHARED / "phasenet_tf_reference.npz"
 TOLERANCE = 1e-4
 
 REQUIRED_KEYS = {
-    "name", "contract", "sampling_rate", "window_length", "input_name",
-    "output_name", "input_layout", "channel_order", "normalisation", "labels",
-    "recommended", "licence", "provenance", "citation", "opset",
+    "name",
+    "contract",
+    "sampling_rate",
+    "window_length",
+    "input_name",
+    "output_name",
+    "input_layout",
+    "channel_order",
+    "normalisation",
+    "labels",
+    "recommended",
+    "licence",
+    "provenance",
+    "citation",
+    "opset",
 }
 
 

@@ -27,7 +27,14 @@ from ..containers import Locations, Picks
 from ..exceptions import InputError
 
 PICK_COLUMNS = [
-    "network", "station", "location", "phase", "time", "probability", "amplitude", "snr"
+    "network",
+    "station",
+    "location",
+    "phase",
+    "time",
+    "probability",
+    "amplitude",
+    "snr",
 ]
 
 

@@ -147,7 +147,8 @@ def _from_dataframe(df, source: str) -> Stations:
             text("location"),
             number("latitude"),
             number("longitude"),
-            elev, strict=False,
+            elev,
+            strict=False,
         )
     )
     return _dedupe(rows, source)

@@ -560,40 +560,63 @@ def to_waveforms(
 
 def _group_to_waveforms(key, label, traces, sampling_rate, components, require, messages):
     net, sta, loc, band = key
-    by_letter: dict[str, list[Trace]] = {}
-    for tr in traces:
-        by_letter.setdefault(tr.stats.channel[-1], []).append(tr)
-
-    chosen: dict[str, list[Trace]] = {}
-    for c in components:
-        if c in by_letter:
-            chosen[c] = by_letter[c]
-        elif c in _NUMBERED and _NUMBERED[c] not in components and _NUMBERED[c] in by_letter:
-            chosen[c] = by_letter[_NUMBERED[c]]
-
+    chosen = _choose_components(traces, components)
     lacking = [c for c in require if c not in chosen]
     if lacking or not chosen:
         has = ", ".join(sorted({tr.stats.channel for tr in traces}))
         what = ", ".join(lacking or components)
         messages.append(f"{label}: no {what} component (channels: {has}); skipped")
         return None
-
     rates = {c: sorted({float(tr.stats.sampling_rate) for tr in trs}) for c, trs in chosen.items()}
-    all_rates = [r for rs in rates.values() for r in rs]
-    if sampling_rate is not None:
-        target = sampling_rate
-    else:
-        target = max(all_rates)
-        if any(not _same_rate(r, target) for r in all_rates):
-            listed = ", ".join(
-                f"{c}: {'/'.join(_fmt_rate(r) for r in rs)}" for c, rs in rates.items()
-            )
-            messages.append(
-                f"{label}: sampling rates differ ({listed}); resampled to {_fmt_rate(target)}"
-            )
+    target = _target_rate(rates, sampling_rate, label, messages)
+    series, sources = _component_series(chosen, rates, target, label, messages)
+    start, data, present = _common_grid(series, components, target, label, messages)
+    return Waveforms(
+        network=net,
+        station=sta,
+        location=loc,
+        band=band,
+        starttime=start,
+        sampling_rate=float(target),
+        components=tuple(components),
+        data=np.ascontiguousarray(data, dtype=np.float32),
+        present=present,
+        sources=tuple(sorted(sources)),
+    )
 
-    # per component: merge at the native rate, then resample (or resample each trace, then
-    # merge, when one component mixes rates)
+
+def _choose_components(traces, components) -> dict[str, list[Trace]]:
+    """Traces per wanted component letter (1/2 stand in for N/E when those are absent)."""
+    by_letter: dict[str, list[Trace]] = {}
+    for tr in traces:
+        by_letter.setdefault(tr.stats.channel[-1], []).append(tr)
+    chosen: dict[str, list[Trace]] = {}
+    for c in components:
+        if c in by_letter:
+            chosen[c] = by_letter[c]
+        elif c in _NUMBERED and _NUMBERED[c] not in components and _NUMBERED[c] in by_letter:
+            chosen[c] = by_letter[_NUMBERED[c]]
+    return chosen
+
+
+def _target_rate(rates, sampling_rate, label, messages) -> float:
+    """The rate asked for, else the highest rate present (noted when the rates differ)."""
+    if sampling_rate is not None:
+        return sampling_rate
+    all_rates = [r for rs in rates.values() for r in rs]
+    target = max(all_rates)
+    if any(not _same_rate(r, target) for r in all_rates):
+        listed = ", ".join(f"{c}: {'/'.join(_fmt_rate(r) for r in rs)}" for c, rs in rates.items())
+        messages.append(
+            f"{label}: sampling rates differ ({listed}); resampled to {_fmt_rate(target)}"
+        )
+    return target
+
+
+def _component_series(chosen, rates, target, label, messages):
+    """Per component one merged record at the target rate: merged at the native rate, then
+    resampled (or, when one component mixes rates, each trace resampled, then merged).
+    Returns ({component: (start, samples)}, source ids)."""
     series: dict[str, tuple[UTCDateTime, np.ndarray]] = {}
     sources: set[str] = set()
     for c, trs in chosen.items():
@@ -613,9 +636,12 @@ def _group_to_waveforms(key, label, traces, sampling_rate, components, require, 
                 resampled.append((t, chan, d if _same_rate(r, target) else _resample(d, r, target)))
             t0, x = _merge(resampled, target, label, messages)
         series[c] = (t0, x)
+    return series, sources
 
-    # common grid
-    start = min(t0 for t0, _ in series.values())
+
+def _placements(series, start, target, label, messages):
+    """(first sample, sub-sample offset) of each component on the grid that starts at
+    ``start``, and the grid length."""
     placements = {}
     n_total = 0
     for c, (t0, x) in series.items():
@@ -631,7 +657,14 @@ def _group_to_waveforms(key, label, traces, sampling_rate, components, require, 
                 f"shifted by linear interpolation"
             )
         n_total = max(n_total, i + x.size)
+    return placements, n_total
 
+
+def _common_grid(series, components, target, label, messages):
+    """All components on one sample grid: (start, data[component, sample] float64 with NaN
+    wherever any present component lacks data, present flags). Absent components are zeros."""
+    start = min(t0 for t0, _ in series.values())
+    placements, n_total = _placements(series, start, target, label, messages)
     data = np.full((len(components), n_total), np.nan, dtype=np.float64)
     present = np.zeros(len(components), dtype=bool)
     for row, c in enumerate(components):
@@ -645,26 +678,13 @@ def _group_to_waveforms(key, label, traces, sampling_rate, components, require, 
         elif x.size > 1:
             # grid point i + j lies between samples j - 1 and j (offset f): weights f and 1 - f
             data[row, i + 1 : i + x.size] = x[:-1] * f + x[1:] * (1.0 - f)
-
     missing_any = np.isnan(data[present]).any(axis=0)
     for row, c in enumerate(components):
         if not present[row]:
             data[row] = 0.0
             messages.append(f"{label}: no {c} component; filled with zeros")
     data[:, missing_any] = np.nan
-
-    return Waveforms(
-        network=net,
-        station=sta,
-        location=loc,
-        band=band,
-        starttime=start,
-        sampling_rate=float(target),
-        components=tuple(components),
-        data=np.ascontiguousarray(data, dtype=np.float32),
-        present=present,
-        sources=tuple(sorted(sources)),
-    )
+    return start, data, present
 
 
 def waveforms_to_stream(w: Waveforms, channel_prefix: str | None = None) -> Stream:

@@ -22,8 +22,9 @@ configuration file.
 from __future__ import annotations
 
 import copy
-import tomllib
 from pathlib import Path
+
+import tomllib
 
 from ..exceptions import ConfigError
 
@@ -98,7 +99,9 @@ _CHOICES = {
 
 def defaults() -> dict:
     """Every section and key with its default (None where unset)."""
-    return {sec: {k: copy.deepcopy(d) for k, (_, d) in keys.items()} for sec, keys in SCHEMA.items()}
+    return {
+        sec: {k: copy.deepcopy(d) for k, (_, d) in keys.items()} for sec, keys in SCHEMA.items()
+    }
 
 
 def _type_name(v) -> str:
@@ -213,7 +216,12 @@ def validate(raw: dict, base_dir=None) -> dict:
             return str(p if Path(p).is_absolute() else base / p)
 
         inp["waveforms"] = [resolve(p) for p in inp["waveforms"]]
-        for sec, key in (("input", "sds"), ("stations", "path"), ("model", "path"), ("output", "directory")):
+        for sec, key in (
+            ("input", "sds"),
+            ("stations", "path"),
+            ("model", "path"),
+            ("output", "directory"),
+        ):
             if cfg[sec][key] is not None:
                 cfg[sec][key] = resolve(cfg[sec][key])
     return cfg
@@ -226,7 +234,9 @@ def check_complete(cfg: dict) -> None:
     if cfg["stations"]["path"] is None:
         raise ConfigError("stations.path: a station file is required")
     if cfg["model"]["path"] is None and cfg["model"]["vp"] is None:
-        raise ConfigError("model: a velocity model is required (model.path, or model.vp and model.vs)")
+        raise ConfigError(
+            "model: a velocity model is required (model.path, or model.vp and model.vs)"
+        )
 
 
 def load(path) -> dict:

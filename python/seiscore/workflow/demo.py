@@ -62,7 +62,9 @@ def synthetic_waveforms(
     larger.
     """
     if not np.all(np.isfinite(stations.x_km)):
-        raise InputError("synthetic_waveforms: stations need x_km/y_km (seiscore.synthetic.network)")
+        raise InputError(
+            "synthetic_waveforms: stations need x_km/y_km (seiscore.synthetic.network)"
+        )
     rng = np.random.default_rng(seed)
     fs = float(sampling_rate)
     n = int(round(duration_s * fs))
@@ -89,10 +91,14 @@ def synthetic_waveforms(
                     continue
                 incl = np.arctan2(h, ez[e])  # ray angle from vertical at the station
                 if phase == "P":  # particle motion along the ray: vertical and radial
-                    gains = np.array([0.4 * np.sin(incl) * dx / h, 0.4 * np.sin(incl) * dy / h, 1.0])
+                    gains = np.array(
+                        [0.4 * np.sin(incl) * dx / h, 0.4 * np.sin(incl) * dy / h, 1.0]
+                    )
                 else:  # mostly transverse (any azimuth right above the source), weakly vertical
                     az = np.arctan2(dy, dx) + np.pi / 2 if h > 0.5 else rng.uniform(0, 2 * np.pi)
-                    gains = np.array([np.cos(az), np.sin(az), 0.25]) * 0.8 + 0.2 * rng.uniform(-1, 1, 3)
+                    gains = np.array([np.cos(az), np.sin(az), 0.25]) * 0.8 + 0.2 * rng.uniform(
+                        -1, 1, 3
+                    )
                 for c in range(3):
                     data[c, i0 : i0 + m] += scale * amp * gains[c] * _burst(rng, m, fs, coda)
         for c, comp in enumerate("ENZ"):
@@ -115,13 +121,33 @@ def write_stationxml(stations: Stations, path, starttime=DEMO_START - 86400) -> 
     for k in range(len(stations)):
         code = str(stations.network[k])
         net = nets.setdefault(code, Network(code=code))
-        lat, lon, elev = float(stations.latitude[k]), float(stations.longitude[k]), float(stations.elevation_m[k])
-        sta = Station(code=str(stations.station[k]), latitude=lat, longitude=lon, elevation=elev,
-                      start_date=starttime)
+        lat, lon, elev = (
+            float(stations.latitude[k]),
+            float(stations.longitude[k]),
+            float(stations.elevation_m[k]),
+        )
+        sta = Station(
+            code=str(stations.station[k]),
+            latitude=lat,
+            longitude=lon,
+            elevation=elev,
+            start_date=starttime,
+        )
         for comp, az, dip in (("E", 90.0, 0.0), ("N", 0.0, 0.0), ("Z", 0.0, -90.0)):
-            sta.channels.append(Channel(code="HH" + comp, location_code=str(stations.location[k]), latitude=lat,
-                                        longitude=lon, elevation=elev, depth=0.0, azimuth=az, dip=dip,
-                                        sample_rate=100.0, start_date=starttime))
+            sta.channels.append(
+                Channel(
+                    code="HH" + comp,
+                    location_code=str(stations.location[k]),
+                    latitude=lat,
+                    longitude=lon,
+                    elevation=elev,
+                    depth=0.0,
+                    azimuth=az,
+                    dip=dip,
+                    sample_rate=100.0,
+                    start_date=starttime,
+                )
+            )
         net.stations.append(sta)
     inv = Inventory(networks=list(nets.values()), source="seiscore demo")
     path = Path(path)
@@ -149,31 +175,52 @@ def make_scenario(
     (folder / "waveforms").mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
     w = float(half_width_km)
-    stations = synthetic.network(n_stations, xlim=(-w, w), ylim=(-w, w), seed=rng, network_code="XD")
-    ev = synthetic.events(n_events, duration_s=1.0, xlim=(-0.6 * w, 0.6 * w), ylim=(-0.6 * w, 0.6 * w),
-                          zlim=(3.0, 15.0), seed=rng)
+    stations = synthetic.network(
+        n_stations, xlim=(-w, w), ylim=(-w, w), seed=rng, network_code="XD"
+    )
+    ev = synthetic.events(
+        n_events,
+        duration_s=1.0,
+        xlim=(-0.6 * w, 0.6 * w),
+        ylim=(-0.6 * w, 0.6 * w),
+        zlim=(3.0, 15.0),
+        seed=rng,
+    )
     slot = (duration_s - 30.0) / n_events
-    ev["time_s"] = 5.0 + slot * np.arange(n_events) + rng.uniform(0, max(slot - 20.0, 0.1), n_events)
+    ev["time_s"] = (
+        5.0 + slot * np.arange(n_events) + rng.uniform(0, max(slot - 20.0, 0.1), n_events)
+    )
     ev["magnitude"] = rng.uniform(0.9, 1.4, n_events)
     st = synthetic_waveforms(stations, ev, DEMO_START, duration_s, vp=vp, vs=vs, seed=rng)
     for k in range(len(stations)):
         sub = st.select(station=str(stations.station[k]))
-        sub.write(str(folder / "waveforms" / f"{stations.network[k]}.{stations.station[k]}.mseed"), format="MSEED")
+        sub.write(
+            str(folder / "waveforms" / f"{stations.network[k]}.{stations.station[k]}.mseed"),
+            format="MSEED",
+        )
     write_stationxml(stations, folder / "stations.xml")
     from .. import geo
 
     lat, lon = geo.unproject(ev["x_km"], ev["y_km"], *synthetic.DEFAULT_REFERENCE)
     times = [DEMO_START + float(t) for t in ev["time_s"]]
-    truth = pd.DataFrame({"time": [str(t) for t in times], "latitude": lat, "longitude": lon,
-                          "depth_km": ev["depth_km"], "x_km": ev["x_km"], "y_km": ev["y_km"],
-                          "magnitude": ev["magnitude"]})
+    truth = pd.DataFrame(
+        {
+            "time": [str(t) for t in times],
+            "latitude": lat,
+            "longitude": lon,
+            "depth_km": ev["depth_km"],
+            "x_km": ev["x_km"],
+            "y_km": ev["y_km"],
+            "magnitude": ev["magnitude"],
+        }
+    )
     truth.to_csv(folder / "truth.csv", index=False)
     (folder / "config.toml").write_text(
-        "[input]\nwaveforms = [\"waveforms\"]\n\n[stations]\npath = \"stations.xml\"\n\n"
+        '[input]\nwaveforms = ["waveforms"]\n\n[stations]\npath = "stations.xml"\n\n'
         f"[model]\nvp = {vp}\nvs = {vs}\n\n"
         "[association]\nmin_picks = 6\nmin_p = 3\nmin_s = 2\nzlim = [0.0, 25.0]\n\n"
         "[location]\nspacing_km = 1.0\ndepth_km = [0.0, 20.0]\n\n"
-        "[output]\ndirectory = \"out\"\n"
+        '[output]\ndirectory = "out"\n'
     )
     return {"stations": stations, "events": ev, "truth": truth}
 
@@ -186,24 +233,50 @@ def compare(events_df, truth_df, max_dt_s: float = 3.0):
     from .. import geo
 
     rows = []
-    ft = pd.to_datetime(events_df["time"], utc=True) if len(events_df) else pd.Series([], dtype="datetime64[ns, UTC]")
+    ft = (
+        pd.to_datetime(events_df["time"], utc=True)
+        if len(events_df)
+        else pd.Series([], dtype="datetime64[ns, UTC]")
+    )
     used = set()
     for _, t in truth_df.iterrows():
-        tt = pd.Timestamp(t["time"]).tz_convert("UTC") if pd.Timestamp(t["time"]).tzinfo else \
-            pd.Timestamp(t["time"]).tz_localize("UTC")
-        row = {"true_time": str(tt)[:23], "true_lat": t["latitude"], "true_lon": t["longitude"],
-               "true_depth_km": t["depth_km"], "found": False, "lat": np.nan, "lon": np.nan, "depth_km": np.nan,
-               "dt_s": np.nan, "dh_km": np.nan, "dz_km": np.nan}
+        tt = (
+            pd.Timestamp(t["time"]).tz_convert("UTC")
+            if pd.Timestamp(t["time"]).tzinfo
+            else pd.Timestamp(t["time"]).tz_localize("UTC")
+        )
+        row = {
+            "true_time": str(tt)[:23],
+            "true_lat": t["latitude"],
+            "true_lon": t["longitude"],
+            "true_depth_km": t["depth_km"],
+            "found": False,
+            "lat": np.nan,
+            "lon": np.nan,
+            "depth_km": np.nan,
+            "dt_s": np.nan,
+            "dh_km": np.nan,
+            "dz_km": np.nan,
+        }
         if len(events_df):
             dt = np.array([(f - tt).total_seconds() for f in ft])
             j = int(np.argmin(np.abs(dt)))
             if abs(dt[j]) <= max_dt_s and j not in used:
                 used.add(j)
                 f = events_df.iloc[j]
-                row.update(found=True, lat=float(f["latitude"]), lon=float(f["longitude"]),
-                           depth_km=float(f["depth_km"]), dt_s=dt[j],
-                           dh_km=float(geo.distance_km(t["latitude"], t["longitude"], f["latitude"], f["longitude"])),
-                           dz_km=float(f["depth_km"] - t["depth_km"]))
+                row.update(
+                    found=True,
+                    lat=float(f["latitude"]),
+                    lon=float(f["longitude"]),
+                    depth_km=float(f["depth_km"]),
+                    dt_s=dt[j],
+                    dh_km=float(
+                        geo.distance_km(
+                            t["latitude"], t["longitude"], f["latitude"], f["longitude"]
+                        )
+                    ),
+                    dz_km=float(f["depth_km"] - t["depth_km"]),
+                )
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -235,14 +308,15 @@ def plot_comparison(path, stations_file, events, truth) -> Path:
     return path
 
 
-def run_demo(folder, *, seed: int = 7, n_events: int = 6, duration_s: float = 180.0, client=None,
-             out=print) -> dict:
+def run_demo(
+    folder, *, seed: int = 7, n_events: int = 6, duration_s: float = 180.0, client=None, out=print
+) -> dict:
     """Make the scenario, run the pipeline, print the catalogue next to the truth."""
+    import shutil
+
     import pandas as pd
 
     from . import pipeline
-
-    import shutil
 
     folder = Path(folder)
     if (folder / "out").is_dir():  # a fresh scenario: earlier task results would be stale
@@ -257,8 +331,14 @@ def run_demo(folder, *, seed: int = 7, n_events: int = 6, duration_s: float = 18
     out(cmp.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     ok = cmp[cmp.found]
     if len(ok):
-        out(f"median |dt| {ok.dt_s.abs().median():.3f} s, median horizontal error {ok.dh_km.median():.2f} km, "
-            f"median |dz| {ok.dz_km.abs().median():.2f} km")
+        out(
+            f"median |dt| {ok.dt_s.abs().median():.3f} s, "
+            f"median horizontal error {ok.dh_km.median():.2f} km, "
+            f"median |dz| {ok.dz_km.abs().median():.2f} km"
+        )
     fig = plot_comparison(folder / "out" / "demo_truth.png", folder / "stations.xml", events, truth)
-    out(f"outputs in {folder / 'out'} (events.xml, events.csv, picks.csv, map.png, {fig.name}, summary.json)")
+    out(
+        f"outputs in {folder / 'out'} "
+        f"(events.xml, events.csv, picks.csv, map.png, {fig.name}, summary.json)"
+    )
     return {"result": result, "comparison": cmp, "events": events, "truth": truth}

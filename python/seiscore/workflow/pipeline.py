@@ -92,8 +92,15 @@ def plan_tasks(cfg: dict) -> tuple[list[dict], list[str]]:
         for n, s, lc in nslc:
             sid = f"{n}.{s}.{lc}"
             for d0, d1 in wio.iter_days(t_start, t_end):
-                tasks.append({"name": _task_name(sid, d0), "sid": sid, "start": str(d0),
-                              "end": str(d1), "sds": str(root)})
+                tasks.append(
+                    {
+                        "name": _task_name(sid, d0),
+                        "sid": sid,
+                        "start": str(d0),
+                        "end": str(d1),
+                        "sds": str(root),
+                    }
+                )
         return tasks, errors
     paths = wio.find_waveform_files(inp["waveforms"])
     index: dict[str, list] = {}
@@ -119,8 +126,15 @@ def plan_tasks(cfg: dict) -> tuple[list[dict], list[str]]:
         if b <= a:
             continue
         for d0, d1 in wio.iter_days(a, b):
-            tasks.append({"name": _task_name(sid, d0), "sid": sid, "start": str(d0), "end": str(d1),
-                          "files": sorted(files)})
+            tasks.append(
+                {
+                    "name": _task_name(sid, d0),
+                    "sid": sid,
+                    "start": str(d0),
+                    "end": str(d1),
+                    "files": sorted(files),
+                }
+            )
     return tasks, errors
 
 
@@ -153,8 +167,9 @@ def pick_task(task: dict, picking_cfg: dict, out_dir: str) -> dict:
     picks = Picks.empty()
     items = []
     if len(st):
-        items, msgs = wio.to_waveforms(st, sampling_rate=model.card.sampling_rate,
-                                       components=model.card.channel_order)
+        items, msgs = wio.to_waveforms(
+            st, sampling_rate=model.card.sampling_rate, components=model.card.channel_order
+        )
         if len(items) > 1:
             errors.append(
                 f"{task['sid']}: several bands {[w.band for w in items]}; using {items[0].band}"
@@ -170,15 +185,26 @@ def pick_task(task: dict, picking_cfg: dict, out_dir: str) -> dict:
         if picking_cfg["s_threshold"] is not None:
             height["S"] = picking_cfg["s_threshold"]
         anns = picking.annotate(items, model, batch_size=picking_cfg["batch_size"])
-        picks = picking.pick(items, model, height=height or None,
-                             distance_s=picking_cfg["min_distance_s"], annotations=anns)
+        picks = picking.pick(
+            items,
+            model,
+            height=height or None,
+            distance_s=picking_cfg["min_distance_s"],
+            annotations=anns,
+        )
         lo, hi = np.datetime64(d0.ns, "ns"), np.datetime64(d1.ns, "ns")
         picks = picks.select((picks.time >= lo) & (picks.time < hi))
         a = anns[0]
         tmp = npz_path.with_suffix(".tmp.npz")
-        np.savez(tmp, prob=a.prob.astype(np.float16), starttime=str(a.starttime),
-                 sampling_rate=a.sampling_rate, phases=np.array(a.phases), band=a.band,
-                 model=a.model)
+        np.savez(
+            tmp,
+            prob=a.prob.astype(np.float16),
+            starttime=str(a.starttime),
+            sampling_rate=a.sampling_rate,
+            phases=np.array(a.phases),
+            band=a.band,
+            model=a.model,
+        )
         os.replace(tmp, npz_path)
         status = "done"
     tmp = csv_path.with_suffix(".tmp")
@@ -191,8 +217,14 @@ def _run_tasks(tasks, cfg, out_dir: Path, client):
     args = (cfg["picking"], str(out_dir))
     if client is None:
         return [pick_task(t, *args) for t in tasks]
-    futures = client.map(pick_task, tasks, picking_cfg=cfg["picking"], out_dir=str(out_dir),
-                         key=[f"pick-{t['name']}" for t in tasks], pure=False)
+    futures = client.map(
+        pick_task,
+        tasks,
+        picking_cfg=cfg["picking"],
+        out_dir=str(out_dir),
+        key=[f"pick-{t['name']}" for t in tasks],
+        pure=False,
+    )
     return client.gather(futures)
 
 
@@ -228,10 +260,19 @@ def _load_probs(tasks, out_dir: Path, stations: Stations) -> dict[str, list[Anno
             continue
         with np.load(npz_path) as z:
             net, sta, lc = t["sid"].split(".")
-            out.setdefault(t["sid"], []).append(Annotations(
-                net, sta, lc, str(z["band"]), obspy.UTCDateTime(str(z["starttime"])),
-                float(z["sampling_rate"]), tuple(str(p) for p in z["phases"]), z["prob"],
-                str(z["model"])))
+            out.setdefault(t["sid"], []).append(
+                Annotations(
+                    net,
+                    sta,
+                    lc,
+                    str(z["band"]),
+                    obspy.UTCDateTime(str(z["starttime"])),
+                    float(z["sampling_rate"]),
+                    tuple(str(p) for p in z["phases"]),
+                    z["prob"],
+                    str(z["model"]),
+                )
+            )
     return out
 
 
@@ -244,31 +285,54 @@ def _window(anns: list[Annotations], t0, t1) -> Annotations | None:
         i0, i1 = max(i0, 0), min(i1, a.n_samples)
         if i1 - i0 > 1:
             prob = a.prob[:, i0:i1].astype(np.float32)
-            return Annotations(a.network, a.station, a.location, a.band, a.starttime + i0 / fs, fs,
-                               a.phases, prob, a.model)
+            return Annotations(
+                a.network,
+                a.station,
+                a.location,
+                a.band,
+                a.starttime + i0 / fs,
+                fs,
+                a.phases,
+                prob,
+                a.model,
+            )
     return None
 
 
-def relocate(events, stations: Stations, probs: dict, velocity, lcfg: dict,
-             messages: list[str]) -> Locations:
+def relocate(
+    events, stations: Stations, probs: dict, velocity, lcfg: dict, messages: list[str]
+) -> Locations:
     """Migrate the stored probabilities around each event's origin time (see the module doc)."""
     if len(events) == 0 or not probs:
         return Locations.empty()
     extent = None if lcfg["extent"] == "auto" else tuple(lcfg["extent"])
-    grid = make_grid(stations, bounds=extent, depth_km=tuple(lcfg["depth_km"]),
-                     spacing_km=lcfg["spacing_km"], margin_km=lcfg["margin_km"])
+    grid = make_grid(
+        stations,
+        bounds=extent,
+        depth_km=tuple(lcfg["depth_km"]),
+        spacing_km=lcfg["spacing_km"],
+        margin_km=lcfg["margin_km"],
+    )
     fs = next(iter(probs.values()))[0].sampling_rate
     from .. import geo
 
     x, y = geo.project(stations.latitude, stations.longitude, *grid.reference)
     gx, gy, gz = grid.axes()
-    far = max(float(np.hypot(cx - x, cy - y).max())
-              for cx in (gx[0], gx[-1]) for cy in (gy[0], gy[-1]))
+    far = max(
+        float(np.hypot(cx - x, cy - y).max()) for cx in (gx[0], gx[-1]) for cy in (gy[0], gy[-1])
+    )
     step = float(np.clip(min(grid.spacing_km) / 2, 0.05, 1.0))
-    table = ttm.build_table(velocity, far + step, float(gz[-1]) + step, step, step,
-                            min_depth_km=min(0.0, float(gz[0])) - step)
-    tt = ttm.station_grids(table, stations, grid, sampling_rate=fs, phases=("P", "S"),
-                           workers=lcfg["workers"])
+    table = ttm.build_table(
+        velocity,
+        far + step,
+        float(gz[-1]) + step,
+        step,
+        step,
+        min_depth_km=min(0.0, float(gz[0])) - step,
+    )
+    tt = ttm.station_grids(
+        table, stations, grid, sampling_rate=fs, phases=("P", "S"), workers=lcfg["workers"]
+    )
     max_tt = float(np.max(tt)) / fs
     search = 2.0
     rows = []
@@ -279,9 +343,17 @@ def relocate(events, stations: Stations, probs: dict, velocity, lcfg: dict,
         anns = [w for w in (_window(a, t0, t1) for a in probs.values()) if w is not None]
         try:
             onsets = loc.onsets_from_annotations(anns, stations)
-            one = loc.locate(onsets, tt, grid, [t], marginal_window_s=lcfg["marginal_window_s"],
-                             search_window_s=search, table=table, stations=stations,
-                             workers=lcfg["workers"])
+            one = loc.locate(
+                onsets,
+                tt,
+                grid,
+                [t],
+                marginal_window_s=lcfg["marginal_window_s"],
+                search_window_s=search,
+                table=table,
+                stations=stations,
+                workers=lcfg["workers"],
+            )
         except InputError as exc:
             messages.append(f"event {int(events.event_id[i])}: not relocated ({exc})")
             continue
@@ -316,21 +388,29 @@ def build_catalog(result, locs: Locations):
         eid = int(ev_tab.event_id[i])
         a_origin = Origin(
             resource_id=ResourceIdentifier(f"smi:local/origin/{eid}/association"),
-            time=_utc(ev_tab.time[i]), latitude=float(ev_tab.latitude[i]),
-            longitude=float(ev_tab.longitude[i]), depth=float(ev_tab.depth_km[i]) * 1000.0,
+            time=_utc(ev_tab.time[i]),
+            latitude=float(ev_tab.latitude[i]),
+            longitude=float(ev_tab.longitude[i]),
+            depth=float(ev_tab.depth_km[i]) * 1000.0,
             method_id=ResourceIdentifier("smi:local/seiscore-association"),
             evaluation_mode="automatic",
-            quality=OriginQuality(associated_phase_count=int(ev_tab.n_p[i] + ev_tab.n_s[i]),
-                                  standard_error=float(ev_tab.rms_s[i])),
+            quality=OriginQuality(
+                associated_phase_count=int(ev_tab.n_p[i] + ev_tab.n_s[i]),
+                standard_error=float(ev_tab.rms_s[i]),
+            ),
         )
         ev = Event(resource_id=ResourceIdentifier(f"smi:local/event/{eid}"))
         mine = np.flatnonzero(result.event_id == eid)
         for k in mine:
             p = picks_obspy[k]
             ev.picks.append(p)
-            a_origin.arrivals.append(Arrival(pick_id=p.resource_id,
-                                             phase=str(result.picks.phase[k]),
-                                             time_residual=float(result.residual_s[k])))
+            a_origin.arrivals.append(
+                Arrival(
+                    pick_id=p.resource_id,
+                    phase=str(result.picks.phase[k]),
+                    time_residual=float(result.residual_s[k]),
+                )
+            )
         if eid in reloc:
             m_origin = reloc[eid].origins[0]
             ev.origins = [m_origin, a_origin]
@@ -348,9 +428,19 @@ def events_dataframe(result, locs: Locations):
     import pandas as pd
 
     ev = result.events
-    df = pd.DataFrame({"event_id": ev.event_id, "time": ev.time, "latitude": ev.latitude,
-                       "longitude": ev.longitude, "depth_km": ev.depth_km, "n_p": ev.n_p,
-                       "n_s": ev.n_s, "rms_s": ev.rms_s, "relocated": False})
+    df = pd.DataFrame(
+        {
+            "event_id": ev.event_id,
+            "time": ev.time,
+            "latitude": ev.latitude,
+            "longitude": ev.longitude,
+            "depth_km": ev.depth_km,
+            "n_p": ev.n_p,
+            "n_s": ev.n_s,
+            "rms_s": ev.rms_s,
+            "relocated": False,
+        }
+    )
     for c in ("err_x_km", "err_y_km", "err_z_km", "err_time_s", "coherence"):
         df[c] = np.nan
     df["assoc_time"] = ev.time
@@ -360,7 +450,9 @@ def events_dataframe(result, locs: Locations):
     for j in range(len(locs)):
         i = where[int(locs.event_id[j])]
         df.loc[i, ["latitude", "longitude", "depth_km"]] = [
-            locs.latitude[j], locs.longitude[j], locs.depth_km[j]
+            locs.latitude[j],
+            locs.longitude[j],
+            locs.depth_km[j],
         ]
         df.loc[i, "time"] = locs.time[j]
         df.loc[i, "relocated"] = True
@@ -379,11 +471,23 @@ def plot_map(path, stations: Stations, events_df) -> Path:
     fig, ax = plt.subplots(figsize=(7, 6))
     ax.plot(stations.longitude, stations.latitude, "k^", ms=8, label="stations")
     for k in range(len(stations)):
-        ax.annotate(str(stations.station[k]), (stations.longitude[k], stations.latitude[k]),
-                    fontsize=7, xytext=(3, 3), textcoords="offset points")
+        ax.annotate(
+            str(stations.station[k]),
+            (stations.longitude[k], stations.latitude[k]),
+            fontsize=7,
+            xytext=(3, 3),
+            textcoords="offset points",
+        )
     if len(events_df):
-        sc = ax.scatter(events_df.longitude, events_df.latitude, c=events_df.depth_km,
-                        cmap="viridis_r", s=40, edgecolors="k", label="events")
+        sc = ax.scatter(
+            events_df.longitude,
+            events_df.latitude,
+            c=events_df.depth_km,
+            cmap="viridis_r",
+            s=40,
+            edgecolors="k",
+            label="events",
+        )
         fig.colorbar(sc, ax=ax, label="depth (km)")
     ax.set(xlabel="longitude (°)", ylabel="latitude (°)", title=f"{len(events_df)} events")
     ax.legend(loc="best", fontsize=8)
@@ -400,13 +504,7 @@ def plot_map(path, stations: Stations, events_df) -> Path:
 def run(config, client=None, *, progress: bool = False) -> PipelineResult:
     """Run the pipeline. ``config``: a path to a TOML file or a dict (validated either way).
     ``client``: a ``dask.distributed.Client`` for the picking tasks (default: run here)."""
-    if isinstance(config, (str, os.PathLike)):
-        cfg = cfgmod.load(config)
-    elif isinstance(config, dict):
-        cfg = cfgmod.validate(config)
-    else:
-        raise ConfigError(f"config: expected a path or a dict, got {type(config).__name__}")
-    cfgmod.check_complete(cfg)
+    cfg = _load_config(config)
     out_dir = Path(cfg["output"]["directory"])
     out_dir.mkdir(parents=True, exist_ok=True)
     messages: list[str] = []
@@ -425,8 +523,11 @@ def run(config, client=None, *, progress: bool = False) -> PipelineResult:
     timings["pick_s"] = _time.perf_counter() - t
 
     t = _time.perf_counter()
-    acfg = {k: (tuple(v) if isinstance(v, list) else v)
-            for k, v in cfg["association"].items() if v is not None}
+    acfg = {
+        k: (tuple(v) if isinstance(v, list) else v)
+        for k, v in cfg["association"].items()
+        if v is not None
+    }
     result = assoc_mod.associate(picks, stations, velocity, **acfg)
     timings["associate_s"] = _time.perf_counter() - t
 
@@ -439,6 +540,35 @@ def run(config, client=None, *, progress: bool = False) -> PipelineResult:
     timings["relocate_s"] = _time.perf_counter() - t
 
     t = _time.perf_counter()
+    outputs = _write_catalogue(out_dir, result, locs, stations, cfg["output"]["figures"])
+    timings["catalogue_s"] = _time.perf_counter() - t
+
+    summary = _summary(tasks, statuses, picks, result, locs, timings, client)
+    (out_dir / "summary.json").write_text(json.dumps(summary, indent=2))
+    outputs.append(out_dir / "summary.json")
+    return PipelineResult(
+        picks=picks,
+        association=result,
+        locations=locs,
+        summary=summary,
+        outputs=outputs,
+        messages=messages,
+    )
+
+
+def _load_config(config) -> dict:
+    if isinstance(config, (str, os.PathLike)):
+        cfg = cfgmod.load(config)
+    elif isinstance(config, dict):
+        cfg = cfgmod.validate(config)
+    else:
+        raise ConfigError(f"config: expected a path or a dict, got {type(config).__name__}")
+    cfgmod.check_complete(cfg)
+    return cfg
+
+
+def _write_catalogue(out_dir: Path, result, locs, stations, figures: bool) -> list[Path]:
+    """events.xml (QuakeML), events.csv, picks.csv and (with ``figures``) map.png."""
     outputs = []
     qml = out_dir / "events.xml"
     build_catalog(result, locs).write(str(qml), format="QUAKEML")
@@ -453,11 +583,13 @@ def run(config, client=None, *, progress: bool = False) -> PipelineResult:
     pdf["time"] = _iso(result.picks.time)
     pdf.to_csv(out_dir / "picks.csv", index=False, float_format="%.6g")
     outputs.append(out_dir / "picks.csv")
-    if cfg["output"]["figures"]:
+    if figures:
         outputs.append(plot_map(out_dir / "map.png", stations, df))
-    timings["catalogue_s"] = _time.perf_counter() - t
+    return outputs
 
-    summary = {
+
+def _summary(tasks, statuses, picks, result, locs, timings, client) -> dict:
+    return {
         "n_tasks": len(tasks),
         "n_tasks_run": sum(s["status"] != "skipped" for s in statuses),
         "n_tasks_skipped": sum(s["status"] == "skipped" for s in statuses),
@@ -470,16 +602,14 @@ def run(config, client=None, *, progress: bool = False) -> PipelineResult:
         "time_s": {k: round(v, 3) for k, v in timings.items()},
         "scheduler": "dask" if client is not None else "local",
     }
-    (out_dir / "summary.json").write_text(json.dumps(summary, indent=2))
-    outputs.append(out_dir / "summary.json")
-    return PipelineResult(picks=picks, association=result, locations=locs, summary=summary,
-                          outputs=outputs, messages=messages)
 
 
 def format_summary(summary: dict) -> str:
     s = summary
     times = ", ".join(f"{k[:-2]} {v:.1f} s" for k, v in s["time_s"].items())
-    return (f"{s['n_picks']} picks ({s['n_p']} P, {s['n_s']} S) from {s['n_tasks']} station-days "
-            f"({s['n_tasks_skipped']} already done); {s['n_events']} events, "
-            f"{s['n_relocated']} relocated; "
-            f"{times}")
+    return (
+        f"{s['n_picks']} picks ({s['n_p']} P, {s['n_s']} S) from {s['n_tasks']} station-days "
+        f"({s['n_tasks_skipped']} already done); {s['n_events']} events, "
+        f"{s['n_relocated']} relocated; "
+        f"{times}"
+    )

@@ -10,7 +10,7 @@ from obspy.core.inventory import Channel, Network, Site, Station
 from seiscore import InputError, geo
 from seiscore.io.stations import project_stations, read_stations
 
-from .conftest import shared_file
+from ..conftest import shared_file
 
 
 def _inventory():

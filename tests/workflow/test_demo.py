@@ -21,7 +21,10 @@ def test_synthetic_waveforms_put_arrivals_at_the_travel_times():
     for k, dist in ((0, 10.0), (1, np.hypot(30.0, 10.0))):
         sta = str(stations.station[k])
         z = st.select(station=sta, channel="HHZ")[0].data
-        e = np.hypot(st.select(station=sta, channel="HHE")[0].data, st.select(station=sta, channel="HHN")[0].data)
+        e = np.hypot(
+            st.select(station=sta, channel="HHE")[0].data,
+            st.select(station=sta, channel="HHN")[0].data,
+        )
         fs = 100.0
         tp, ts = 5.0 + dist / 6.0, 5.0 + dist / 3.5
         ip, is_ = int(tp * fs), int(ts * fs)
@@ -58,6 +61,8 @@ def test_demo_finds_most_events(tmp_path, capsys):
 
 
 def test_cli_demo(tmp_path, capsys):
-    assert main(["demo", str(tmp_path / "d"), "--events", "2", "--duration", "60", "--seed", "5"]) == 0
+    assert (
+        main(["demo", str(tmp_path / "d"), "--events", "2", "--duration", "60", "--seed", "5"]) == 0
+    )
     text = capsys.readouterr().out
     assert "2/2 true events found" in text

@@ -18,7 +18,7 @@ from seiscore.io import (
     waveforms_to_stream,
 )
 
-from .conftest import shared_file
+from ..conftest import shared_file
 
 T0 = UTCDateTime("2021-03-04T05:06:07.000000Z")
 

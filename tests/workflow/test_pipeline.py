@@ -42,8 +42,10 @@ def first_run(scenario, tmp_path_factory):
 def test_pipeline_finds_and_relocates_the_events(scenario, first_run):
     _, truth = scenario
     out, result = first_run
-    assert result.summary["n_tasks"] == 8 and result.summary["n_tasks_run"] == 8
-    assert result.summary["n_events"] == 2 and result.summary["n_relocated"] == 2
+    assert result.summary["n_tasks"] == 8
+    assert result.summary["n_tasks_run"] == 8
+    assert result.summary["n_events"] == 2
+    assert result.summary["n_relocated"] == 2
     events = pd.read_csv(out / "events.csv")
     cmp = demo.compare(events, truth["truth"])
     assert cmp.found.all()
@@ -86,7 +88,8 @@ def test_rerun_skips_finished_tasks(scenario, tmp_path):
     cfg = _config(folder, tmp_path)
     first = pipeline.run(cfg)
     again = pipeline.run(cfg)
-    assert again.summary["n_tasks_skipped"] == 8 and again.summary["n_tasks_run"] == 0
+    assert again.summary["n_tasks_skipped"] == 8
+    assert again.summary["n_tasks_run"] == 0
     assert len(again.picks) == len(first.picks)
     np.testing.assert_array_equal(again.association.events.time, first.association.events.time)
     # a task's file is what a rerun uses: an emptied file stays empty, a deleted one is redone
@@ -95,7 +98,8 @@ def test_rerun_skips_finished_tasks(scenario, tmp_path):
     files[0].write_text(header + "\n")
     files[1].unlink()
     third = pipeline.run(cfg)
-    assert third.summary["n_tasks_run"] == 1 and third.summary["n_tasks_skipped"] == 7
+    assert third.summary["n_tasks_run"] == 1
+    assert third.summary["n_tasks_skipped"] == 7
     n0 = int((first.picks.station == files[0].name.split(".")[1]).sum())
     assert n0 > 0
     assert len(third.picks) == len(first.picks) - n0
@@ -105,7 +109,9 @@ def test_dask_gives_the_same_events(scenario, first_run, tmp_path):
     distributed = pytest.importorskip("distributed")
     folder, _ = scenario
     out1, local = first_run
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0")
+    cluster = distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0"
+    )
     with cluster, distributed.Client(cluster) as client:
         result = pipeline.run(_config(folder, tmp_path), client=client)
     assert result.summary["scheduler"] == "dask"
@@ -119,9 +125,12 @@ def test_dask_gives_the_same_events(scenario, first_run, tmp_path):
 def test_cli_run(scenario, tmp_path, capsys):
     folder, _ = scenario
     cfg = tmp_path / "c.toml"
-    cfg.write_text(f'[input]\nwaveforms = ["{folder / "waveforms"}"]\n[stations]\npath = "{folder / "stations.xml"}"\n'
-                   '[model]\nvp = 6.0\nvs = 3.5\n[association]\nmin_picks = 6\n[location]\nenabled = false\n'
-                   '[output]\ndirectory = "out"\nfigures = false\n')
+    cfg.write_text(
+        f'[input]\nwaveforms = ["{folder / "waveforms"}"]\n'
+        f'[stations]\npath = "{folder / "stations.xml"}"\n'
+        "[model]\nvp = 6.0\nvs = 3.5\n[association]\nmin_picks = 6\n[location]\nenabled = false\n"
+        '[output]\ndirectory = "out"\nfigures = false\n'
+    )
     assert main(["run", str(cfg)]) == 0
     text = capsys.readouterr().out
     assert "2 events, 0 relocated" in text
@@ -163,11 +172,17 @@ def test_sds_input_gives_the_same_picks(scenario, first_run, tmp_path):
         s = tr.stats
         d = root / str(s.starttime.year) / s.network / s.station / f"{s.channel}.D"
         d.mkdir(parents=True, exist_ok=True)
-        name = f"{s.network}.{s.station}.{s.location}.{s.channel}.D.{s.starttime.year}.{s.starttime.julday:03d}"
+        name = (
+            f"{s.network}.{s.station}.{s.location}.{s.channel}.D."
+            f"{s.starttime.year}.{s.starttime.julday:03d}"
+        )
         tr.write(str(d / name), format="MSEED")
     cfg = _config(folder, tmp_path / "out")
-    cfg["input"] = {"sds": str(root), "starttime": str(st[0].stats.starttime),
-                    "endtime": str(st[0].stats.endtime)}
+    cfg["input"] = {
+        "sds": str(root),
+        "starttime": str(st[0].stats.starttime),
+        "endtime": str(st[0].stats.endtime),
+    }
     result = pipeline.run(cfg)
     assert result.summary["n_tasks"] == 8
     np.testing.assert_array_equal(result.picks.time, local.picks.time)
@@ -183,15 +198,21 @@ def test_cli_scheduler_address(scenario, first_run, tmp_path, capsys):
     folder, _ = scenario
     out1, _ = first_run
     cfg = tmp_path / "c.toml"
-    cfg.write_text(f'[input]\nwaveforms = ["{folder / "waveforms"}"]\n[stations]\npath = "{folder / "stations.xml"}"\n'
-                   '[model]\nvp = 6.0\nvs = 3.5\n[association]\nmin_picks = 6\nzlim = [0.0, 25.0]\n'
-                   '[output]\ndirectory = "out"\n')
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                       dashboard_address=":0")
+    cfg.write_text(
+        f'[input]\nwaveforms = ["{folder / "waveforms"}"]\n'
+        f'[stations]\npath = "{folder / "stations.xml"}"\n'
+        "[model]\nvp = 6.0\nvs = 3.5\n[association]\nmin_picks = 6\nzlim = [0.0, 25.0]\n"
+        '[output]\ndirectory = "out"\n'
+    )
+    cluster = distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=":0"
+    )
     with cluster:
         assert cluster.scheduler_address.startswith("tcp://127.0.0.1")
         assert main(["run", str(cfg), "--scheduler", cluster.scheduler_address]) == 0
     assert "2 events, 2 relocated" in capsys.readouterr().out
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert summary["scheduler"] == "dask"
-    pd.testing.assert_frame_equal(pd.read_csv(out1 / "events.csv"), pd.read_csv(tmp_path / "out" / "events.csv"))
+    pd.testing.assert_frame_equal(
+        pd.read_csv(out1 / "events.csv"), pd.read_csv(tmp_path / "out" / "events.csv")
+    )

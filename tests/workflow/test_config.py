@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import tomllib
-
 import pytest
+import tomllib
 
 from seiscore.cli import main
 from seiscore.exceptions import ConfigError
@@ -41,8 +40,11 @@ def test_defaults_are_fresh_copies():
 
 
 def test_validate_fills_defaults_and_converts_numbers(tmp_path):
-    cfg = config.validate({"model": {"vp": 6, "vs": 3.5}, "association": {"min_p": 4, "xlim": [-10, 10]}})
-    assert cfg["model"]["vp"] == 6.0 and isinstance(cfg["model"]["vp"], float)
+    cfg = config.validate(
+        {"model": {"vp": 6, "vs": 3.5}, "association": {"min_p": 4, "xlim": [-10, 10]}}
+    )
+    assert cfg["model"]["vp"] == 6.0
+    assert isinstance(cfg["model"]["vp"], float)
     assert cfg["association"]["min_p"] == 4
     assert cfg["association"]["xlim"] == [-10.0, 10.0]
     assert cfg["association"]["min_s"] == 2  # default kept
@@ -54,14 +56,23 @@ def test_validate_fills_defaults_and_converts_numbers(tmp_path):
         ({"association": {"min_p": "3"}}, "association.min_p: expected int, got str"),
         ({"association": {"min_p": 3.0}}, "association.min_p: expected int, got float"),
         ({"association": {"min_p": True}}, "association.min_p: expected int, got bool"),
-        ({"association": {"tolerance_s": "1"}}, "association.tolerance_s: expected number, got str"),
+        (
+            {"association": {"tolerance_s": "1"}},
+            "association.tolerance_s: expected number, got str",
+        ),
         ({"association": {"min_q": 3}}, "association.min_q: unknown key"),
         ({"assoc": {"min_p": 3}}, "assoc: unknown section"),
         ({"picking": {"batch_size": 0}}, "picking.batch_size: must be at least 1"),
         ({"location": {"extent": "big"}}, "location.extent: expected 'auto'"),
         ({"location": {"extent": [1, 2, 3]}}, "location.extent: expected str or list of 4 numbers"),
-        ({"association": {"zlim": [0, 1, 2]}}, "association.zlim: expected list of 2 numbers, got list of 3"),
-        ({"association": {"unknown_stations": "ignore"}}, "association.unknown_stations: expected one of"),
+        (
+            {"association": {"zlim": [0, 1, 2]}},
+            "association.zlim: expected list of 2 numbers, got list of 3",
+        ),
+        (
+            {"association": {"unknown_stations": "ignore"}},
+            "association.unknown_stations: expected one of",
+        ),
         ({"output": {"figures": "yes"}}, "output.figures: expected bool, got str"),
         ({"input": {"waveforms": [1]}}, "input.waveforms: expected list of str"),
         ({"input": {"waveforms": ["a"], "sds": "b"}}, "not both"),
@@ -82,8 +93,10 @@ def test_load_resolves_paths_relative_to_the_file(tmp_path):
     sub = tmp_path / "cfg"
     sub.mkdir()
     path = sub / "run.toml"
-    path.write_text('[input]\nwaveforms = ["data", "/abs/x.mseed"]\n[stations]\npath = "st.xml"\n'
-                    '[model]\nvp = 6.0\nvs = 3.5\n[output]\ndirectory = "out"\n')
+    path.write_text(
+        '[input]\nwaveforms = ["data", "/abs/x.mseed"]\n[stations]\npath = "st.xml"\n'
+        '[model]\nvp = 6.0\nvs = 3.5\n[output]\ndirectory = "out"\n'
+    )
     cfg = config.load(path)
     assert cfg["input"]["waveforms"] == [str(sub / "data"), "/abs/x.mseed"]
     assert cfg["stations"]["path"] == str(sub / "st.xml")
