@@ -55,10 +55,10 @@ A::Table table_arrays(const py::array& times, const py::tuple& axes) {
   T.times = static_cast<const float*>(times.data());
   T.n_depth = times.shape(1);
   T.n_distance = times.shape(2);
-  T.depth0_km = axes[0].cast<double>();
-  T.ddepth_km = axes[1].cast<double>();
-  T.distance0_km = axes[2].cast<double>();
-  T.ddistance_km = axes[3].cast<double>();
+  T.depth0_km = cast_arg<double>(axes[0], "axes[0]");
+  T.ddepth_km = cast_arg<double>(axes[1], "axes[1]");
+  T.distance0_km = cast_arg<double>(axes[2], "axes[2]");
+  T.ddistance_km = cast_arg<double>(axes[3], "axes[3]");
   return T;
 }
 
@@ -69,14 +69,14 @@ A::Config config_from(const py::dict& d) {
       "cell_depth_km", "tolerance_s", "tolerance_fraction", "max_distance_km", "min_pick_fraction", "min_picks", "min_p",
       "min_s",   "min_p_and_s", "max_rms_s", "block_s", "bin_s", "workers"};
   for (const auto& item : d) {
-    const auto key = item.first.cast<std::string>();
+    const auto key = cast_arg<std::string>(item.first, "config key");
     if (!known.count(key)) throw py::value_error("config: unknown key '" + key + "'");
   }
   auto num = [&](const char* k, double& v) {
-    if (d.contains(k)) v = d[k].cast<double>();
+    if (d.contains(k)) v = cast_arg<double>(d[k], std::string("config['") + k + "']");
   };
   auto integer = [&](const char* k, int& v) {
-    if (d.contains(k)) v = d[k].cast<int>();
+    if (d.contains(k)) v = cast_arg<int>(d[k], std::string("config['") + k + "']");
   };
   num("x_min_km", C.x_min_km);
   num("x_max_km", C.x_max_km);

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -51,6 +52,21 @@ const T* vector_arg(const py::array& a, py::ssize_t n, const char* name) {
   }
   if (!(a.flags() & py::array::c_style)) throw py::value_error(std::string(name) + ": must be contiguous");
   return static_cast<const T*>(a.data());
+}
+
+// A Python value converted to T, or TypeError naming the argument (pybind11's own cast error is
+// a RuntimeError without the name).
+template <class T>
+T cast_arg(const py::handle& h, const std::string& name) {
+  try {
+    return h.cast<T>();
+  } catch (const py::cast_error&) {
+    throw py::type_error(name + ": cannot convert " + std::string(py::str(py::type::of(h).attr("__name__"))) +
+                         " value " + std::string(py::repr(h)) + " to " +
+                         (std::is_same<T, std::string>::value ? "str"
+                          : std::is_integral<T>::value        ? "int"
+                                                              : "float"));
+  }
 }
 
 // Moves a vector into a 1-D NumPy array that owns it (no copy).

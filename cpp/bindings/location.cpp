@@ -15,6 +15,7 @@ void bind_location(py::module_& parent) {
          std::int64_t n_out, const std::string& stacking, int workers) {
         const auto p = problem_of(onsets, tt, active, first, n_out, stacking);
         if (n_out < 0) throw py::value_error("n_out must be >= 0");
+        location::check_problem(p, workers);  // refuse before allocating the outputs
         py::array_t<float> max_coa(n_out), norm_coa(n_out);
         py::array_t<std::int64_t> max_node(n_out);
         float* a = max_coa.mutable_data();
@@ -40,6 +41,11 @@ void bind_location(py::module_& parent) {
          std::int64_t n_out, const std::string& stacking, int workers) {
         const auto p = problem_of(onsets, tt, active, first, n_out, stacking);
         if (n_out < 0) throw py::value_error("n_out must be >= 0");
+        location::check_problem(p, workers);  // refuse before allocating the output
+        if (n_out > 0 && p.n_nodes > (std::int64_t{1} << 40) / n_out) {
+          throw py::value_error("migrate_map: " + std::to_string(n_out) + " x " + std::to_string(p.n_nodes) +
+                                " coalescence values is too large to return; ask for fewer samples");
+        }
         py::array_t<float> out({static_cast<py::ssize_t>(n_out), static_cast<py::ssize_t>(p.n_nodes)});
         float* o = out.mutable_data();
         {

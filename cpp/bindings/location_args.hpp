@@ -40,6 +40,10 @@ inline location::MigrateProblem problem_of(const py::array& onsets, const py::ar
   p.n_out = n_out;
   p.stacking = stacking_of(stacking);
   if (!active.is_none()) {
+    if (!py::isinstance<py::array>(active)) {
+      throw py::type_error("active: expected None or a uint8 array [n_stations, n_phases], got " +
+                           std::string(py::str(py::type::of(active).attr("__name__"))));
+    }
     const py::array a = py::reinterpret_borrow<py::array>(active);
     require_dtype<std::uint8_t>(a, "active");
     if (a.ndim() != 2 || a.shape(0) != onsets.shape(0) || a.shape(1) != onsets.shape(1) ||

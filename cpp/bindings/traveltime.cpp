@@ -130,8 +130,8 @@ void bind_traveltime(py::module_& parent) {
           g.origin_km[a] = origin[a];
           g.spacing_km[a] = spacing[a];
           g.shape[a] = shape[a];
-          if (shape[a] < 1) throw py::value_error("grid shape must be positive");
         }
+        traveltime::check_grid(g, n_st * n_ph);  // before anything is allocated
         const std::int64_t n_nodes = g.n_nodes();
         const std::vector<py::ssize_t> dims{n_nodes, n_st, n_ph};
         if (sampling_rate > 0) {

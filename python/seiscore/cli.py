@@ -36,6 +36,17 @@ def _cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def _probability(text: str) -> float:
+    """argparse type: a number in [0, 1] (argparse names the option in its error)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"a probability must lie in [0, 1], got {text}")
+    return value
+
+
 def _add_pick_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "inputs",
@@ -65,10 +76,10 @@ def _add_pick_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--start", help="start time (UTC, ISO 8601)")
     p.add_argument("--end", help="end time (UTC, ISO 8601)")
     p.add_argument(
-        "--p-threshold", type=float, help="P probability threshold (default: model card)"
+        "--p-threshold", type=_probability, help="P probability threshold (default: model card)"
     )
     p.add_argument(
-        "--s-threshold", type=float, help="S probability threshold (default: model card)"
+        "--s-threshold", type=_probability, help="S probability threshold (default: model card)"
     )
     p.add_argument(
         "--min-distance", type=float, help="seconds between picks of one phase (default: card)"
@@ -440,9 +451,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     client = None
     if args.scheduler:
-        from dask.distributed import Client
-
-        client = Client(args.scheduler)
+        client = _dask_client(args.scheduler)
     try:
         result = pipeline.run(args.config, client=client)
     finally:
@@ -453,6 +462,25 @@ def _cmd_run(args: argparse.Namespace) -> int:
     print(pipeline.format_summary(result.summary))
     print("-> " + ", ".join(str(p) for p in result.outputs))
     return 0
+
+
+def _dask_client(address: str):
+    """A ``dask.distributed.Client`` on ``address``, or ConfigError naming the option."""
+    from .exceptions import ConfigError
+
+    try:
+        from dask.distributed import Client
+    except ImportError:
+        raise ConfigError(
+            "--scheduler: Dask is not installed (pip install 'seiscore[dask]')"
+        ) from None
+    try:
+        return Client(address, timeout="20s")
+    except (OSError, TimeoutError, ValueError, TypeError) as exc:
+        raise ConfigError(
+            f"--scheduler: cannot connect to the Dask scheduler at {address!r} "
+            f"({type(exc).__name__}: {exc})"
+        ) from None
 
 
 def _add_demo_arguments(p: argparse.ArgumentParser) -> None:
@@ -728,6 +756,17 @@ def _dispatch(parser: argparse.ArgumentParser, argv: list[str] | None) -> int:
     except SeiscoreError as exc:
         print(f"{parser.prog}: error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except OSError as exc:  # a file system error no job turned into a message: still no traceback
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"{parser.prog}: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(
+            f"{parser.prog}: interrupted (files already written are complete; a rerun of "
+            "'seiscore run' continues from the finished station-days)",
+            file=sys.stderr,
+        )
+        return 130
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -10,6 +10,26 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
+from .exceptions import InputError
+
+# Valid station coordinates, degrees: longitudes may be given in [-180, 180] or in [0, 360].
+LATITUDE_RANGE = (-90.0, 90.0)
+LONGITUDE_RANGE = (-180.0, 360.0)
+
+
+def coordinate_problem(lat: float, lon: float) -> str | None:
+    """What is wrong with a station position (``None``: nothing). NaN means "not known" and
+    passes; infinite or out-of-range degrees do not."""
+    for name, value, (lo, hi) in (
+        ("latitude", lat, LATITUDE_RANGE),
+        ("longitude", lon, LONGITUDE_RANGE),
+    ):
+        if value != value:  # NaN: unknown
+            continue
+        if not lo <= value <= hi:
+            return f"{name} {value:g} is outside [{lo:g}, {hi:g}] degrees"
+    return None
+
 
 class _Columns:
     """Shared behaviour: length checks, len(), row selection, pandas export."""
@@ -199,6 +219,26 @@ class Stations(_Columns):
     elevation_m: np.ndarray
     x_km: np.ndarray
     y_km: np.ndarray
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.check_coordinates("stations")
+
+    def check_coordinates(self, source: str) -> None:
+        """InputError naming the first station (and ``source``) whose latitude or longitude is
+        out of range (:data:`LATITUDE_RANGE`, :data:`LONGITUDE_RANGE`) or infinite; NaN (not
+        known) passes."""
+        lat = np.asarray(self.latitude, dtype=np.float64)
+        lon = np.asarray(self.longitude, dtype=np.float64)
+        with np.errstate(invalid="ignore"):
+            bad = (np.abs(lat) > 90.0) | (lon < LONGITUDE_RANGE[0]) | (lon > LONGITUDE_RANGE[1])
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            problem = coordinate_problem(float(lat[i]), float(lon[i]))
+            more = f" ({int(bad.sum())} stations in all)" if bad.sum() > 1 else ""
+            raise InputError(
+                f"{source}: station {self.ids[i]}: {problem}{more}; check the coordinates"
+            )
 
     @property
     def ids(self) -> list[str]:

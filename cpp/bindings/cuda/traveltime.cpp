@@ -7,6 +7,7 @@
 #include <pybind11/stl.h>
 
 #include "../common.hpp"
+#include "seiscore/traveltime/grid.hpp"
 #include "seiscore_cuda/traveltime_interp.hpp"
 
 namespace seiscore::bindings {
@@ -27,9 +28,14 @@ void bind_cuda_traveltime(py::module_& parent) {
         const std::int64_t n_st = tables.shape(0), n_ph = tables.shape(1);
         if (station_xy.shape(0) != n_st || station_xy.shape(1) != 2)
           throw py::value_error("station_xy: expected shape [" + std::to_string(n_st) + ", 2]");
-        for (int a = 0; a < 3; ++a)
-          if (shape[a] < 1) throw py::value_error("grid shape must be positive");
-        const std::int64_t n_nodes = shape[0] * shape[1] * shape[2];
+        traveltime::GridSpec g;  // the CPU kernel's checks, before anything is allocated
+        for (int a = 0; a < 3; ++a) {
+          g.origin_km[a] = origin[a];
+          g.spacing_km[a] = spacing[a];
+          g.shape[a] = shape[a];
+        }
+        traveltime::check_grid(g, n_st * n_ph);
+        const std::int64_t n_nodes = g.n_nodes();
         const std::vector<py::ssize_t> dims{n_nodes, n_st, n_ph};
         const float* t = static_cast<const float*>(tables.data());
         const double* xy = static_cast<const double*>(station_xy.data());

@@ -11,6 +11,7 @@
 #include <unordered_set>
 
 #include "seiscore/core/error.hpp"
+#include "seiscore/core/interrupt.hpp"
 #include "seiscore/core/parallel.hpp"
 
 namespace seiscore::association {
@@ -172,10 +173,14 @@ struct Grid {
   }
 };
 
+// Cells along one axis, computed in double and capped (the caller refuses more than
+// kMaxCells in all, so the cap only keeps the conversion to an integer defined).
+constexpr double kMaxCells = 4'000'000;
 std::int64_t cells_along(double lo, double hi, double cell) {
   const double span = hi - lo;
   if (span <= 0) return 1;
-  return std::max<std::int64_t>(1, static_cast<std::int64_t>(std::ceil(span / cell - 1e-9)));
+  const double n = std::ceil(span / cell - 1e-9);
+  return std::max<std::int64_t>(1, static_cast<std::int64_t>(std::min(n, 2 * kMaxCells)));
 }
 
 // The window of (station s, phase ph) for sources in the box centred at (cx, cy, cz) with sides
@@ -213,8 +218,13 @@ Grid build_grid(const StationArrays& S, const Table& T, const Config& C) {
   G.nx = cells_along(C.x_min_km, C.x_max_km, C.cell_km);
   G.ny = cells_along(C.y_min_km, C.y_max_km, C.cell_km);
   G.nz = cells_along(C.z_min_km, C.z_max_km, C.cell_depth_km);
-  SEISCORE_CHECK(G.nx * G.ny * G.nz <= 4'000'000,
-                 "search volume has " << G.nx * G.ny * G.nz << " cells; use larger cells");
+  const double n_cells = static_cast<double>(G.nx) * static_cast<double>(G.ny) * static_cast<double>(G.nz);
+  SEISCORE_CHECK(n_cells <= kMaxCells, "search volume of " << C.x_max_km - C.x_min_km << " x "
+                                                           << C.y_max_km - C.y_min_km << " x "
+                                                           << C.z_max_km - C.z_min_km << " km needs " << n_cells
+                                                           << " cells of " << C.cell_km << " x " << C.cell_km
+                                                           << " x " << C.cell_depth_km << " km (at most "
+                                                           << kMaxCells << "); use larger cells");
   G.n_cells = G.nx * G.ny * G.nz;
   G.hx = (C.x_max_km - C.x_min_km) / static_cast<double>(G.nx);
   G.hy = (C.y_max_km - C.y_min_km) / static_cast<double>(G.ny);
@@ -626,6 +636,7 @@ class Block {
       for (std::int64_t p : ev.pos) claims_[p - i0_] = static_cast<std::uint16_t>(claims_[p - i0_] + by);
     };
     while (!heap.empty()) {
+      interrupt_point();
       std::pop_heap(heap.begin(), heap.end(), seed_less);
       Seed top = heap.back();
       heap.pop_back();

@@ -4,7 +4,8 @@
 // threads (workers <= 0 means: all hardware threads, or OMP_NUM_THREADS when OpenMP is used).
 // Iterations are handed out dynamically, so uneven tasks balance. fn must not throw across
 // threads: exceptions are caught, the remaining work is still drained, and the first one is
-// rethrown on the calling thread.
+// rethrown on the calling thread. Every iteration starts at an interrupt point
+// (core/interrupt.hpp), so an interrupted loop drains at once.
 #pragma once
 
 #include <algorithm>
@@ -14,6 +15,8 @@
 #include <mutex>
 #include <thread>
 #include <vector>
+
+#include "seiscore/core/interrupt.hpp"
 
 #if defined(SEISCORE_HAVE_OPENMP)
 #include <omp.h>
@@ -40,6 +43,7 @@ void parallel_for(std::int64_t n, int workers, Fn&& fn) {
   std::mutex error_mutex;
   auto guarded = [&](std::int64_t i) {
     try {
+      interrupt_point();
       fn(i);
     } catch (...) {
       std::lock_guard<std::mutex> lock(error_mutex);
@@ -53,14 +57,15 @@ void parallel_for(std::int64_t n, int workers, Fn&& fn) {
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nw)
     for (std::int64_t i = 0; i < n; ++i) guarded(i);
 #else
+    // The calling thread is one of the workers, so that it reaches interrupt points (core/interrupt.hpp).
     std::atomic<std::int64_t> next{0};
+    auto drain = [&] {
+      for (std::int64_t i = next++; i < n; i = next++) guarded(i);
+    };
     std::vector<std::thread> pool;
-    pool.reserve(static_cast<std::size_t>(nw));
-    for (int t = 0; t < nw; ++t) {
-      pool.emplace_back([&] {
-        for (std::int64_t i = next++; i < n; i = next++) guarded(i);
-      });
-    }
+    pool.reserve(static_cast<std::size_t>(nw - 1));
+    for (int t = 1; t < nw; ++t) pool.emplace_back(drain);
+    drain();
     for (auto& th : pool) th.join();
 #endif
   }

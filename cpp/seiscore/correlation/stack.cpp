@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "seiscore/core/error.hpp"
+#include "seiscore/core/interrupt.hpp"
 #include "seiscore/core/parallel.hpp"
 
 namespace seiscore::correlation {
@@ -80,7 +81,9 @@ void stack_robust(const float* ccf, std::int64_t n_rows, std::int64_t n_lag, std
   check_layout(n_rows, n_lag, row_stride);
   check_offsets(offsets, n_groups, n_rows);
   SEISCORE_CHECK(std::isfinite(epsilon) && epsilon >= 0.0, "robust stack: epsilon must be >= 0, got " << epsilon);
-  SEISCORE_CHECK(max_iter >= 0, "robust stack: max_iter must be >= 0, got " << max_iter);
+  // the robust stack converges in tens of iterations; more than this is a mistake, not a need
+  SEISCORE_CHECK(max_iter >= 0 && max_iter <= 100000,
+                 "robust stack: max_iter must lie in [0, 100000], got " << max_iter);
   parallel_for(n_groups, workers, [&](std::int64_t g) {
     const std::int64_t r0 = offsets[g], n = offsets[g + 1] - offsets[g];
     float* o = out + g * n_lag;
@@ -103,6 +106,7 @@ void stack_robust(const float* ccf, std::int64_t n_rows, std::int64_t n_lag, std
     }
     for (std::int64_t i = 0; i < n; ++i) dn[i] = std::sqrt(norm2(ccf + (r0 + i) * row_stride, n_lag));
     for (int it = 0; it < max_iter; ++it) {
+      interrupt_point();
       double bb = 0.0;
       for (const double v : b) bb += v * v;
       const double bnorm = std::sqrt(bb);

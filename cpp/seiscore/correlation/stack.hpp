@@ -16,7 +16,7 @@
 //
 // stack_robust(ccf, offsets, epsilon, max_iter) -> out[n_groups, n_lag] float32, n_iter[n_groups]
 //   Iteratively re-weighted stack after Pavlis & Vernon (2010): start from b = the median over
-//   the rows (per lag); then repeat at most max_iter times: u = b / |b|; for each row d:
+//   the rows (per lag); then repeat at most max_iter (<= 100000) times: u = b / |b|; for each row d:
 //   a = d.u, r = |d - a u|, weight = |a| / (|d| * r) (0 when |d| = 0; r is floored at
 //   1e-12 |d|); weights normalised to sum 1; b' = sum weight * d; stop when
 //   sum|b' - b| / sum|b'| < epsilon. out = the last b'. n_iter = iterations done (0 when

@@ -274,6 +274,11 @@ std::int64_t check_problem(const MigrateProblem& p, int workers) {
   for (std::int64_t r = 0; r < p.n_rows; ++r) n_act += (!p.active || p.active[r]) ? 1 : 0;
   SEISCORE_CHECK(n_act >= 1, "migrate: no available onsets (every station/phase row is inactive)");
   if (p.n_out == 0) return n_act;
+  // bound first and n_out before any arithmetic on them (no overflow in the read-range check)
+  SEISCORE_CHECK(p.n_out <= p.n_samples, "migrate: n_out=" << p.n_out << " is longer than the onsets ("
+                                                            << p.n_samples << " samples)");
+  SEISCORE_CHECK(p.first >= -p.n_samples && p.first <= p.n_samples,
+                 "migrate: first=" << p.first << " lies outside the onsets (" << p.n_samples << " samples)");
   // range of the travel times over active rows
   const std::int64_t chunk = 4096;
   const std::int64_t n_chunks = (p.n_nodes + chunk - 1) / chunk;

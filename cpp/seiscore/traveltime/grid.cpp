@@ -170,14 +170,28 @@ void elevation_table(const Table2D& T, double v0, double e, float* out, int work
   });
 }
 
+void check_grid(const GridSpec& g, std::int64_t values_per_node) {
+  // 2^33 travel times (32 GiB as float32): far beyond any location grid (a QuakeMigrate-sized grid
+  // of 10^7 nodes x 100 stations x 2 phases is 2 x 10^9); the Python layer also checks the memory
+  // actually available (traveltime.check_grid_memory)
+  constexpr double kMaxValues = 8589934592.0;
+  double values = static_cast<double>(std::max<std::int64_t>(values_per_node, 1));
+  for (int a = 0; a < 3; ++a) {
+    SEISCORE_CHECK(g.shape[a] >= 1, "grid: shape must be positive, got " << g.shape[a] << " along axis " << a);
+    SEISCORE_CHECK(g.spacing_km[a] > 0 && std::isfinite(g.spacing_km[a]),
+                   "grid: spacing must be positive and finite, got " << g.spacing_km[a]);
+    SEISCORE_CHECK(std::isfinite(g.origin_km[a]), "grid: origin must be finite");
+    values *= static_cast<double>(g.shape[a]);
+  }
+  SEISCORE_CHECK(values < kMaxValues, "grid: " << g.shape[0] << " x " << g.shape[1] << " x " << g.shape[2]
+                                               << " nodes x " << values_per_node
+                                               << " travel times is far too large; use a coarser grid");
+}
+
 void station_grids(const Table2D* tables, std::int64_t n_st, std::int64_t n_ph, const double* xy, const GridSpec& g,
                    double fs, float* out_s, std::int32_t* out_i, int workers) {
   SEISCORE_CHECK(n_st >= 0 && n_ph >= 1, "station_grids: need at least one phase");
-  for (int a = 0; a < 3; ++a) {
-    SEISCORE_CHECK(g.shape[a] >= 1, "grid: shape must be positive");
-    SEISCORE_CHECK(g.spacing_km[a] > 0 && std::isfinite(g.spacing_km[a]), "grid: spacing must be positive");
-    SEISCORE_CHECK(std::isfinite(g.origin_km[a]), "grid: origin must be finite");
-  }
+  check_grid(g, n_st * n_ph);
   SEISCORE_CHECK(out_i == nullptr || (fs > 0 && std::isfinite(fs)), "sampling_rate must be positive, got " << fs);
   const std::int64_t n_tab = n_st * n_ph;
   if (n_tab == 0) return;

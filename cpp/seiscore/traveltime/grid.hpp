@@ -59,6 +59,11 @@ struct GridSpec {
 
 void check_table(const Table2D& table);
 
+// Validates a grid spec: positive shape, finite origin, positive spacing, and
+// n_nodes * values_per_node below 2^33 (sizes never overflow, and an absurd grid is refused before
+// anything is allocated); InvalidArgument with the numbers otherwise.
+void check_grid(const GridSpec& grid, std::int64_t values_per_node);
+
 // Bilinear value at (distance, depth); NaN outside the table.
 double bilinear(const Table2D& table, double distance_km, double depth_km);
 

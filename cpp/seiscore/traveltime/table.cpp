@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "seiscore/core/error.hpp"
+#include "seiscore/core/interrupt.hpp"
 #include "seiscore/core/parallel.hpp"
 
 namespace seiscore::traveltime {
@@ -13,6 +14,9 @@ namespace seiscore::traveltime {
 namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
+// Sub-layers in one profile: the cost of a table grows with their number (head waves per depth
+// and distance), and the default options give a few thousand at regional distances.
+constexpr std::int64_t kMaxSublayers = 200'000;
 
 // Earth-flattening transform (identity when R <= 0).
 struct Flattening {
@@ -48,6 +52,17 @@ struct Stack {
   }
 };
 
+// Number of sub-layers that linear velocity on [a, b] (true depths) is cut into.
+double segment_pieces(const Flattening& f, const TableOptions& o, double a, double b, double va, double vb) {
+  if (!(b > a)) return 0.0;
+  if (va <= 0 || vb <= 0) return 1.0;  // impassable for this wave: one layer
+  const double fa = f.depth(a), fb = f.depth(b);
+  const double vfa = f.velocity(va, a), vfb = f.velocity(vb, b);
+  double n = std::ceil((fb - fa) / o.max_sublayer_km);
+  n = std::max(n, std::ceil(std::fabs(std::log(vfb / vfa)) / o.rel_velocity_step));
+  return std::max(n, 1.0);
+}
+
 // Linear velocity on [a, b] (true depths), cut into sub-layers.
 void add_segment(Stack& s, const Flattening& f, const TableOptions& o, double a, double b, double va, double vb) {
   if (!(b > a)) return;
@@ -56,10 +71,7 @@ void add_segment(Stack& s, const Flattening& f, const TableOptions& o, double a,
     s.push(fa, fb, 0.0);
     return;
   }
-  const double vfa = f.velocity(va, a), vfb = f.velocity(vb, b);
-  double n = std::ceil((fb - fa) / o.max_sublayer_km);
-  n = std::max(n, std::ceil(std::fabs(std::log(vfb / vfa)) / o.rel_velocity_step));
-  n = std::clamp(n, 1.0, 1e6);
+  const double n = segment_pieces(f, o, a, b, va, vb);  // bounded by count_pieces' check
   const auto pieces = static_cast<std::int64_t>(n);
   for (std::int64_t j = 0; j < pieces; ++j) {
     const double t = fa + (fb - fa) * static_cast<double>(j) / n;
@@ -70,11 +82,11 @@ void add_segment(Stack& s, const Flattening& f, const TableOptions& o, double a,
   }
 }
 
-Stack build_stack(const double* nd, const double* nv, std::int64_t n, double z_lo, double z_hi, const Flattening& f,
-                  const TableOptions& o) {
-  Stack s;
+// Calls seg(a, b, va, vb) for the linear pieces of the profile between z_lo and z_hi.
+template <class Seg>
+void for_each_segment(const double* nd, const double* nv, std::int64_t n, double z_lo, double z_hi, Seg&& seg) {
   // above the first node: first velocity continues upward
-  if (z_lo < nd[0]) add_segment(s, f, o, z_lo, nd[0], nv[0], nv[0]);
+  if (z_lo < nd[0]) seg(z_lo, nd[0], nv[0], nv[0]);
   for (std::int64_t k = 0; k + 1 < n; ++k) {
     const double a = std::max(nd[k], z_lo), b = std::min(nd[k + 1], z_hi);
     if (b <= a) continue;
@@ -82,10 +94,25 @@ Stack build_stack(const double* nd, const double* nv, std::int64_t n, double z_l
     const double span = nd[k + 1] - nd[k];
     const double va = nv[k] + (nv[k + 1] - nv[k]) * (a - nd[k]) / span;
     const double vb = nv[k] + (nv[k + 1] - nv[k]) * (b - nd[k]) / span;
-    add_segment(s, f, o, a, b, va, vb);
+    seg(a, b, va, vb);
   }
   const double last = std::max(nd[n - 1], z_lo);
-  if (z_hi > last) add_segment(s, f, o, last, z_hi, nv[n - 1], nv[n - 1]);
+  if (z_hi > last) seg(last, z_hi, nv[n - 1], nv[n - 1]);
+}
+
+Stack build_stack(const double* nd, const double* nv, std::int64_t n, double z_lo, double z_hi, const Flattening& f,
+                  const TableOptions& o) {
+  double total = 0;
+  for_each_segment(nd, nv, n, z_lo, z_hi,
+                   [&](double a, double b, double va, double vb) { total += segment_pieces(f, o, a, b, va, vb); });
+  SEISCORE_CHECK(total <= static_cast<double>(kMaxSublayers),
+                 "travel-time table: max_sublayer_km=" << o.max_sublayer_km << " and rel_velocity_step="
+                                                       << o.rel_velocity_step << " cut the model into " << total
+                                                       << " sub-layers (at most " << kMaxSublayers
+                                                       << "); use larger values");
+  Stack s;
+  for_each_segment(nd, nv, n, z_lo, z_hi,
+                   [&](double a, double b, double va, double vb) { add_segment(s, f, o, a, b, va, vb); });
   // the half-space below
   const double fz = f.depth(z_hi);
   const double vh = nv[n - 1] > 0 ? f.velocity(nv[n - 1], z_hi) : 0.0;
@@ -229,6 +256,7 @@ void one_depth(const Stack& s, const Flattening& f, double zs_true, const double
 
   double p_warm = -1;
   for (std::int64_t j = 0; j < nx; ++j) {
+    if ((j & 255) == 0) interrupt_point();
     const double x = dist[j];
     double best = kInf;
     for (const HeadWave& hw : heads) {
@@ -272,12 +300,20 @@ void first_arrivals(const double* node_depth_km, const double* node_velocity, st
                    "distance " << j << " must be finite and >= 0, got " << distance_km[j]);
     x_max = std::max(x_max, distance_km[j]);
   }
+  SEISCORE_CHECK(!std::isnan(o.earth_radius_km) && std::isfinite(o.earth_radius_km),
+                 "earth_radius_km must be finite (<= 0 for a flat Earth), got " << o.earth_radius_km);
   const Flattening f{o.earth_radius_km};
   if (f.R > 0) {
-    SEISCORE_CHECK(z_hi < 0.5 * f.R, "depths must be shallower than half the Earth radius");
+    SEISCORE_CHECK(z_hi < 0.5 * f.R, "depths must be shallower than half the Earth radius ("
+                                         << z_hi << " km with earth_radius_km=" << f.R << ")");
     // room below the deepest point for rays that the curvature turns back up (chord sagitta)
     const double sag = f.R * (1.0 - std::cos(std::min(x_max / (2.0 * f.R), 1.0)));
     z_hi += std::max(1.0, 4.0 * sag);
+    // a layered profile flattened to below half the radius is no model of the Earth's interior:
+    // such distances are teleseismic, outside what these tables are for
+    SEISCORE_CHECK(z_hi < 0.5 * f.R, "travel-time table: distance " << x_max
+                                         << " km is too large for a layered-model table (the rays would turn below "
+                                         << z_hi << " km); local and regional distances only");
   }
   const Stack stack = build_stack(node_depth_km, node_velocity, n_nodes, z_lo, z_hi, f, o);
   parallel_for(n_depths, workers, [&](std::int64_t i) {

@@ -9,6 +9,13 @@ import numpy as np
 
 from ..exceptions import ConfigError
 
+# What one search may hold (the kernel refuses more cells and counters itself, but only after
+# building the travel-time table and the per-cell windows): coarse cells, per-cell
+# station/phase windows (12 bytes each) and origin-time counters per block (4 bytes each).
+MAX_CELLS = 4_000_000
+MAX_WINDOWS = 400_000_000
+MAX_COUNTERS = 500_000_000
+
 _POSITIVE = (
     "cell_km",
     "cell_depth_km",
@@ -71,9 +78,87 @@ def _search_volume(sx, sy, xlim, ylim, zlim, cell_km, cell_depth_km) -> _SearchV
     span = max(x1 - x0, y1 - y0)
     if cell_km is None:
         cell_km = float(np.clip(span / 24.0, 3.0, 20.0))
+    cell_km = _cell_size("cell_km", cell_km)
     if cell_depth_km is None:
         cell_depth_km = float(min(cell_km, max((z1 - z0) / 2.0, 1.0)))
+    cell_depth_km = _cell_size("cell_depth_km", cell_depth_km)
     return _SearchVolume(x0, x1, y0, y1, z0, z1, cell_km, cell_depth_km)
+
+
+def _cell_size(name: str, value) -> float:
+    """``value`` as a positive finite float; ConfigError naming ``name`` otherwise."""
+    try:
+        size = float(value) if not isinstance(value, (bool, str, bytes)) else float("nan")
+    except (TypeError, ValueError):
+        size = float("nan")
+    if not (size > 0 and np.isfinite(size)):
+        raise ConfigError(f"{name}: expected a positive number, got {value!r}")
+    return size
+
+
+def _cells_along(lo: float, hi: float, cell: float) -> float:
+    """Coarse cells along one axis (as the kernel counts them), as a float (no overflow)."""
+    return max(1.0, float(np.ceil((hi - lo) / cell - 1e-9)))
+
+
+def _n_cells(v: _SearchVolume) -> float:
+    return (
+        _cells_along(v.x0, v.x1, v.cell_km)
+        * _cells_along(v.y0, v.y1, v.cell_km)
+        * _cells_along(v.z0, v.z1, v.cell_depth_km)
+    )
+
+
+def _cell_text(v: _SearchVolume) -> str:
+    return f"{v.cell_km:g} x {v.cell_km:g} x {v.cell_depth_km:g} km"
+
+
+def _check_cells(volume: _SearchVolume) -> None:
+    """ConfigError, before any table or array is built, for more coarse cells than the kernel
+    takes (:data:`MAX_CELLS`); the message names the keys and the cells needed."""
+    v, n_cells = volume, _n_cells(volume)
+    if n_cells > MAX_CELLS:
+        extent = f"{v.x1 - v.x0:.6g} x {v.y1 - v.y0:.6g} x {v.z1 - v.z0:.6g} km"
+        raise ConfigError(
+            f"xlim/ylim/zlim: the search volume of {extent} (xlim/ylim default to the "
+            f"stations' extent) needs {n_cells:.3g} cells of {_cell_text(v)} "
+            f"(cell_km/cell_depth_km; at most {MAX_CELLS:,}); narrow xlim/ylim/zlim (are the "
+            "limits and station coordinates in km?) or use larger cells"
+        )
+
+
+def _check_memory(volume: _SearchVolume, config: dict, n_stations: int) -> None:
+    """ConfigError, before any table or array is built, for cell windows or origin-time
+    counters beyond :data:`MAX_WINDOWS` / :data:`MAX_COUNTERS`; the message names the keys
+    and the memory the settings would need."""
+    n_cells = _n_cells(volume)
+    windows = n_cells * n_stations * 2
+    if windows > MAX_WINDOWS:
+        raise ConfigError(
+            f"cell_km/cell_depth_km: {n_cells:.3g} cells of {_cell_text(volume)} x {n_stations} "
+            f"stations x 2 phases need {windows * 12e-9:.1f} GB of travel-time windows (at most "
+            f"{MAX_WINDOWS * 12e-9:.1f} GB); use larger cells or narrow xlim/ylim/zlim"
+        )
+    bins = float(np.ceil(config["block_s"] / config["bin_s"]))
+    if n_cells * bins > MAX_COUNTERS:
+        raise ConfigError(
+            f"block_s/bin_s: {n_cells:.3g} cells x {bins:.3g} origin-time bins need at least "
+            f"{n_cells * bins * 4e-9:.1f} GB of counters per time block (at most "
+            f"{MAX_COUNTERS * 4e-9:.1f} GB); use a shorter block_s, a larger bin_s, larger cells "
+            "or narrower xlim/ylim/zlim"
+        )
+
+
+def _number(name: str, value, none=None) -> float:
+    """``float(value)`` (``none`` for None); ConfigError naming ``name`` when it is no number."""
+    if value is None and none is not None:
+        return none
+    try:
+        if isinstance(value, (bool, str, bytes)):
+            raise TypeError
+        return float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name}: expected a number, got {value!r}") from None
 
 
 def _search_config(
@@ -95,6 +180,14 @@ def _search_config(
     """The kernel's configuration (the keyword arguments of
     :func:`~seiscore.association.associate`, with ``None`` limits as infinity); ConfigError
     for values out of range."""
+    counts = {"min_picks": min_picks, "min_p": min_p, "min_s": min_s, "min_p_and_s": min_p_and_s}
+    for k, v in counts.items():
+        try:
+            whole = not isinstance(v, (bool, str, bytes)) and float(v) == int(v)
+        except (TypeError, ValueError, OverflowError):
+            whole = False
+        if not whole:
+            raise ConfigError(f"{k}: expected a whole number, got {v!r}")
     if min(min_picks, min_p, min_s, min_p_and_s) < 0 or min_picks < 1:
         raise ConfigError("min_picks must be >= 1 and min_p/min_s/min_p_and_s >= 0")
     config = dict(
@@ -106,19 +199,22 @@ def _search_config(
         z_max_km=volume.z1,
         cell_km=float(volume.cell_km),
         cell_depth_km=float(volume.cell_depth_km),
-        tolerance_s=float(tolerance_s),
-        tolerance_fraction=float(tolerance_fraction),
-        max_distance_km=float("inf") if max_distance_km is None else float(max_distance_km),
-        min_pick_fraction=float(min_pick_fraction),
+        tolerance_s=_number("tolerance_s", tolerance_s),
+        tolerance_fraction=_number("tolerance_fraction", tolerance_fraction),
+        max_distance_km=_number("max_distance_km", max_distance_km, none=float("inf")),
+        min_pick_fraction=_number("min_pick_fraction", min_pick_fraction),
         min_picks=int(min_picks),
         min_p=int(min_p),
         min_s=int(min_s),
         min_p_and_s=int(min_p_and_s),
-        max_rms_s=float("inf") if max_rms_s is None else float(max_rms_s),
-        block_s=float(block_s),
-        bin_s=float(bin_s),
+        max_rms_s=_number("max_rms_s", max_rms_s, none=float("inf")),
+        block_s=_number("block_s", block_s),
+        bin_s=_number("bin_s", bin_s),
         workers=workers,
     )
+    for k in ("tolerance_s", "tolerance_fraction", "block_s", "bin_s"):
+        if not np.isfinite(config[k]):
+            raise ConfigError(f"{k}: expected a finite number, got {config[k]}")
     for k in _POSITIVE:
         if not config[k] > 0:
             raise ConfigError(f"{k}: expected a positive number, got {config[k]}")

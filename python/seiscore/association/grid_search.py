@@ -12,10 +12,10 @@ from .. import _core
 from .._validate import check_workers
 from ..containers import Picks, Stations
 from ..exceptions import ConfigError, InputError
-from .config import _search_config, _search_volume
+from .config import _check_cells, _check_memory, _search_config, _search_volume
 from .inputs import _pick_columns, _PickColumns, _station_xy
 from .result import Association, _build_result
-from .tables import _as_table, _kernel_tables, _KernelTables
+from .tables import _as_table, _check_reach, _kernel_tables, _KernelTables
 
 
 def associate(
@@ -102,8 +102,20 @@ def associate(
     Raises
     ------
     InputError
-        Empty picks or stations, picks at unknown stations, a model or table that cannot reach
-        the stations from the search volume, or bad parameters.
+        Empty picks or stations, picks at unknown stations, station coordinates out of range,
+        pick times outside 1678–2261, more than 20 picks of one phase at one station within
+        1 s (no picker makes that many; thin them by probability), a model or table that cannot
+        reach the stations from the search volume, or stations too far apart for a layered
+        model (the farthest pair is named).
+    ConfigError
+        Bad parameters, or a search volume too large for memory (more than 4 million coarse
+        cells, or too many windows or counters; the message names the keys and the size).
+
+    Notes
+    -----
+    Exact repeats of a pick (same ``network.station.location`` and phase, times within 1 ms)
+    are left out of the search, counted in ``stats["n_duplicate"]`` and noted in
+    :attr:`Association.notes` (a picks file given twice gives the same events as once).
     """
     t_start = _time.perf_counter()
     _check_arguments(picks, stations, unknown_stations)
@@ -111,10 +123,6 @@ def associate(
     sx, sy, reference = _station_xy(stations, reference)
     columns = _pick_columns(picks, stations, unknown_stations, use_probability)
     volume = _search_volume(sx, sy, xlim, ylim, zlim, cell_km, cell_depth_km)
-    far = volume.farthest_station_km(sx, sy)
-    need_distance = far if max_distance_km is None else min(far, float(max_distance_km))
-    table = _as_table(velocity_model, need_distance, volume.z0, volume.z1, nworkers)
-    tables = _kernel_tables(table, stations, volume, need_distance)
     config = _search_config(
         volume,
         tolerance_s=tolerance_s,
@@ -130,6 +138,13 @@ def associate(
         bin_s=bin_s,
         workers=nworkers,
     )
+    _check_cells(volume)
+    far = volume.farthest_station_km(sx, sy)
+    need_distance = min(far, config["max_distance_km"])
+    _check_reach(velocity_model, stations, sx, sy, need_distance, max_distance_km)
+    _check_memory(volume, config, len(stations))
+    table = _as_table(velocity_model, need_distance, volume.z0, volume.z1, nworkers)
+    tables = _kernel_tables(table, stations, volume, need_distance)
     out = _run_search(columns, sx, sy, tables, config)
     table_model = getattr(table, "model", "")
     return _build_result(

@@ -22,10 +22,12 @@ class Association:
     associated); ``score``: per event, the summed pick scores (each pick's weight ×
     (1 − (residual/tolerance)²)); ``stats``: counts — ``n_picks``, ``n_associated``,
     ``n_unassociated``, ``n_unknown_station`` (picks whose station is not in the station table,
-    when ``unknown_stations="skip"``), ``n_other_phase`` (phases other than P and S), ``n_events``,
-    ``elapsed_s`` — and search statistics (``n_blocks``, ``n_seeds``, ``n_screened``,
-    ``n_refined``, ``n_rejected``); ``reference``: (lat, lon) of the local projection;
-    ``config``: the settings used.
+    when ``unknown_stations="skip"``), ``n_other_phase`` (phases other than P and S),
+    ``n_duplicate`` (repeats of another pick: same NET.STA.LOC and phase within 1 ms; left out
+    of the search and not associated), ``n_events``, ``elapsed_s`` — and search statistics
+    (``n_blocks``, ``n_seeds``, ``n_screened``, ``n_refined``, ``n_rejected``); ``reference``:
+    (lat, lon) of the local projection; ``config``: the settings used; ``notes``: one line per
+    thing the caller should know about the input (e.g. the duplicates left out).
     """
 
     events: Events
@@ -36,6 +38,7 @@ class Association:
     stats: dict = field(default_factory=dict)
     reference: tuple = (0.0, 0.0)
     config: dict = field(default_factory=dict)
+    notes: list = field(default_factory=list)
 
     @property
     def n_unassociated(self) -> int:
@@ -58,6 +61,8 @@ class Association:
             parts.append(f"{s['n_unknown_station']} at stations not in the station table")
         if s.get("n_other_phase"):
             parts.append(f"{s['n_other_phase']} with phases other than P/S")
+        if s.get("n_duplicate"):
+            parts.append(f"{s['n_duplicate']} duplicate picks left out")
         return "; ".join(parts) + f" ({s['elapsed_s']:.2f} s)"
 
 
@@ -86,6 +91,7 @@ def _build_result(
         "n_unassociated": len(picks) - n_assoc,
         "n_unknown_station": int(columns.unknown.sum()),
         "n_other_phase": int((columns.other & ~columns.unknown).sum()),
+        "n_duplicate": int(columns.duplicate.sum()),
         "n_events": len(events),
         "elapsed_s": _time.perf_counter() - t_start,
         "n_blocks": int(out["n_blocks"]),
@@ -95,8 +101,14 @@ def _build_result(
         "n_rejected": int(out["n_rejected"]),
     }
     config = dict(config, use_probability=bool(use_probability), table_model=table_model)
+    notes = []
+    if stats["n_duplicate"]:
+        notes.append(
+            f"{stats['n_duplicate']} duplicate picks (the same station, location and phase "
+            "within 1 ms of another pick) were left out of the association"
+        )
     return Association(
-        events, picks, event_id, residual, out["score"], stats, tuple(reference), config
+        events, picks, event_id, residual, out["score"], stats, tuple(reference), config, notes
     )
 
 

@@ -8,9 +8,67 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .. import geo
 from ..containers import Stations, TravelTimeTable
 from ..exceptions import InputError
 from .config import _SearchVolume
+
+
+def _table_distance(need_distance: float) -> float:
+    """Distance a built table reaches: a little beyond the farthest station, so that
+    interpolation never runs off the table."""
+    return need_distance * 1.02 + 1.0
+
+
+def _farthest_pair(stations: Stations, sx: np.ndarray, sy: np.ndarray) -> tuple[int, int, float]:
+    """The two stations farthest apart (great-circle when latitude/longitude are known, else
+    x/y) and their distance, km; by blocks of rows, so memory stays small."""
+    lat = np.asarray(stations.latitude, np.float64)
+    lon = np.asarray(stations.longitude, np.float64)
+    geographic = np.isfinite(lat).all() and np.isfinite(lon).all()
+    best = (0, 0, -1.0)
+    for i0 in range(0, len(sx), 512):
+        rows = slice(i0, i0 + 512)
+        if geographic:
+            d = geo.distance_km(lat[rows, None], lon[rows, None], lat[None, :], lon[None, :])
+        else:
+            d = np.hypot(sx[rows, None] - sx[None, :], sy[rows, None] - sy[None, :])
+        k = int(np.argmax(d))
+        i, j = divmod(k, d.shape[1])
+        if d[i, j] > best[2]:
+            best = (i0 + i, j, float(d[i, j]))
+    return best
+
+
+def _check_reach(velocity_model, stations, sx, sy, need_distance, max_distance_km) -> None:
+    """InputError, before a table is built from a model, when the search needs travel times
+    beyond what layered tables are for (``traveltime.MAX_TABLE_DISTANCE_KM``): it names the
+    farthest station pair, or the limits that ask for it."""
+    if isinstance(velocity_model, TravelTimeTable):
+        return  # a given table: _kernel_tables checks that it covers the distances
+    from .. import traveltime  # the one other stage association may use (public API only)
+
+    limit = traveltime.MAX_TABLE_DISTANCE_KM
+    if _table_distance(need_distance) <= limit:
+        return
+    reach = (
+        f"layered travel-time tables are for local and regional distances (at most {limit:g} km)"
+    )
+    a, b, apart = _farthest_pair(stations, sx, sy)
+    ids = stations.ids
+    if _table_distance(apart) > limit:
+        raise InputError(
+            f"stations {ids[a]} and {ids[b]} are {apart:,.0f} km apart: association would need "
+            f"travel times to {need_distance:,.0f} km, but {reach}; check the station "
+            "coordinates (a mistyped latitude or longitude?), drop the far stations, or set "
+            "max_distance_km"
+        )
+    if max_distance_km is not None and need_distance >= float(max_distance_km):
+        raise InputError(f"max_distance_km={float(max_distance_km):g}: {reach}")
+    raise InputError(
+        f"xlim/ylim: the search volume reaches {need_distance:,.0f} km from the farthest "
+        f"station, but {reach}; narrow xlim/ylim or set max_distance_km"
+    )
 
 
 def _as_table(
@@ -29,10 +87,9 @@ def _as_table(
             "velocity_model: expected a seiscore.traveltime.VelocityModel, a model file or a "
             f"TravelTimeTable, got {type(velocity_model).__name__}"
         )
-    # a little beyond the farthest station, so that interpolation never runs off the table
     return traveltime.build_table(
         model,
-        max_distance_km=max_distance_km * 1.02 + 1.0,
+        max_distance_km=_table_distance(max_distance_km),
         max_depth_km=max_depth_km + 1.0,
         min_depth_km=min(0.0, min_depth_km),
         workers=workers or None,

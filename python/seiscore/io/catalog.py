@@ -49,14 +49,25 @@ def write_picks_csv(picks: Picks, path) -> Path:
     return path
 
 
+# datetime64[ns] holds 1677-09-21 … 2262-04-11: the whole years inside that range are accepted.
+FIRST_YEAR, LAST_YEAR = 1678, 2261
+
+
 def read_picks_csv(path) -> Picks:
-    """Read a picks CSV as written by :func:`write_picks_csv` (or by ``seiscore-pick``)."""
+    """Read a picks CSV as written by :func:`write_picks_csv` (or by ``seiscore-pick``).
+
+    ``time`` is ISO 8601 (UTC unless it carries an offset); the precision may vary by row
+    (``2024-01-01T00:00:05`` next to ``2024-01-01T00:00:05.123456``). Raises
+    :class:`~seiscore.InputError` naming the file and line for a time that is missing,
+    unreadable or outside the years 1678–2261, and for a non-numeric ``probability``,
+    ``amplitude`` or ``snr``.
+    """
     import pandas as pd
 
     path = Path(path)
     try:
-        text_columns = {"network": str, "station": str, "location": str, "phase": str}
-        df = pd.read_csv(path, dtype=text_columns)
+        text_columns = {"network": str, "station": str, "location": str, "phase": str, "time": str}
+        df = pd.read_csv(path, dtype=text_columns, skip_blank_lines=False)
     except FileNotFoundError:
         raise InputError(f"picks file not found: {path}") from None
     except Exception as exc:
@@ -64,30 +75,76 @@ def read_picks_csv(path) -> Picks:
     missing = [c for c in ("network", "station", "phase", "time") if c not in df.columns]
     if missing:
         raise InputError(f"{path}: missing columns {missing} (expected {PICK_COLUMNS})")
+    # line k + 2 of the file is row k (blank lines are kept, then dropped, to keep the count)
+    lines = np.arange(len(df)) + 2
+    filled = df.notna().any(axis=1).to_numpy()
+    df, lines = df[filled].reset_index(drop=True), lines[filled]
     n = len(df)
     for name in ("network", "station", "location", "phase"):
         if name in df.columns:
             df[name] = df[name].fillna("")
-    try:
-        times = pd.to_datetime(df["time"], utc=True).dt.tz_localize(None).to_numpy("datetime64[ns]")
-    except (ValueError, TypeError) as exc:
-        raise InputError(f"{path}: unreadable time column ({exc})") from None
+    times = _parse_times(df["time"], path, lines)
 
     def column(name, default, dtype):
-        if name in df.columns:
-            return df[name].to_numpy(dtype=dtype)
-        return np.full(n, default, dtype=dtype)
+        if name not in df.columns:
+            return np.full(n, default, dtype=dtype)
+        values = pd.to_numeric(df[name], errors="coerce")
+        bad = values.isna().to_numpy() & df[name].notna().to_numpy()
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise InputError(
+                f"{path}: line {lines[i]}: {name} {df[name].iloc[i]!r} is not a number"
+            )
+        return values.to_numpy(dtype=dtype)
 
     return Picks(
         network=df["network"].to_numpy(dtype=object),
         station=df["station"].to_numpy(dtype=object),
-        location=column("location", "", object),
+        location=_column_text(df, "location", n),
         phase=df["phase"].to_numpy(dtype=object),
         time=times,
         probability=column("probability", np.nan, np.float32),
         amplitude=column("amplitude", np.nan, np.float32),
         snr=column("snr", np.nan, np.float32),
     )
+
+
+def _column_text(df, name: str, n: int) -> np.ndarray:
+    """A text column as an object array ("" where the file has none)."""
+    if name in df.columns:
+        return df[name].to_numpy(dtype=object)
+    return np.full(n, "", dtype=object)
+
+
+def _parse_times(col, path: Path, lines: np.ndarray) -> np.ndarray:
+    """ISO 8601 times (precision may vary by row) as UTC datetime64[ns]; InputError naming
+    the file and line of the first time that is missing, unreadable or outside
+    :data:`FIRST_YEAR`–:data:`LAST_YEAR`."""
+    import pandas as pd
+
+    text = col.fillna("").astype(str).str.strip()
+    empty = (text == "").to_numpy()
+    if empty.any():
+        i = int(np.flatnonzero(empty)[0])
+        raise InputError(f"{path}: line {lines[i]}: the pick has no time")
+    parsed = pd.to_datetime(text, utc=True, format="ISO8601", errors="coerce")
+    bad = parsed.isna().to_numpy()
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise InputError(
+            f"{path}: line {lines[i]}: time {text.iloc[i]!r} is not an ISO 8601 time "
+            f"(e.g. 2024-01-01T00:00:05.123Z; {int(bad.sum())} such rows)"
+        )
+    years = parsed.dt.year.to_numpy()
+    outside = (years < FIRST_YEAR) | (years > LAST_YEAR)
+    if outside.any():
+        i = int(np.flatnonzero(outside)[0])
+        raise InputError(
+            f"{path}: line {lines[i]}: time {text.iloc[i]!r} is outside the years "
+            f"{FIRST_YEAR}–{LAST_YEAR} that seiscore handles "
+            f"({int(outside.sum())} of {len(text)} rows)"
+        )
+    return parsed.dt.tz_localize(None).to_numpy().astype("datetime64[ns]")
 
 
 def picks_to_obspy(

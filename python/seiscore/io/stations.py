@@ -16,6 +16,11 @@ Accepted inputs
 * QuakeMigrate station files (header ``Latitude,Longitude,Elevation,Name``; QuakeMigrate gives
   ``Elevation`` in **km**, so it is read as km);
 * REAL's ``station.dat``: no header, whitespace-separated ``lon lat net sta chan elev_km``.
+
+Checks: latitudes lie in [-90, 90] and longitudes in [-180, 360] degrees (StationXML: its
+schema's [-180, 180]); a station listed twice must be listed at the same position (channels and
+epochs of an inventory within 100 m). Errors name the file, the line (or channel) and the
+station.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ import numpy as np
 import obspy
 
 from .. import geo
-from ..containers import Stations
+from ..containers import Stations, coordinate_problem
 from ..exceptions import InputError
 
 __all__ = ["project_stations", "read_stations"]
@@ -36,6 +41,7 @@ _ALIASES = {
     "network": ("network", "net", "networkcode", "network_code"),
     "station": ("station", "sta", "stationcode", "station_code", "name"),
     "location": ("location", "loc", "locationcode", "location_code"),
+    "channel": ("channel", "chan", "cha", "channelcode", "channel_code"),
     "latitude": ("latitude", "lat"),
     "longitude": ("longitude", "lon", "long", "lng"),
     "elevation_m": ("elevation_m", "elevation", "elev", "elev_m", "altitude"),
@@ -61,14 +67,65 @@ def _table(network, station, location, lat, lon, elev_m) -> Stations:
     )
 
 
-def _dedupe(rows: list[tuple], source: str) -> Stations:
-    """One row per (network, station, location), first occurrence wins; sorted by id."""
+# Channels or epochs of one NET.STA.LOC in an inventory may differ this little in position
+# (re-surveys, sensors of one vault) and are merged; more is an error.
+_INVENTORY_TOLERANCE_KM = 0.1
+
+
+def _position(row) -> str:
+    return f"({row[3]:g}, {row[4]:g}, {row[5]:g} m)"
+
+
+def _check_row(row, source: str) -> None:
+    """InputError naming the file, the line (or channel) and the station of a row whose
+    coordinates are out of range."""
+    problem = coordinate_problem(float(row[3]), float(row[4]))
+    if problem is not None:
+        raise InputError(
+            f"{source}: {row[6]}: station {row[0]}.{row[1]}.{row[2]}: {problem}; check the "
+            "coordinates"
+        )
+
+
+def _same_position(a, b, tolerance_km: float) -> bool:
+    if tolerance_km == 0.0:
+        return all((x == y) or (x != x and y != y) for x, y in zip(a[3:6], b[3:6], strict=False))
+    horizontal = float(geo.distance_km(a[3], a[4], b[3], b[4]))
+    dz = abs(float(a[5]) - float(b[5])) / 1000.0 if np.isfinite([a[5], b[5]]).all() else 0.0
+    return horizontal <= tolerance_km and dz <= tolerance_km
+
+
+def _dedupe(
+    rows: list[tuple], source: str, messages: list | None = None, tolerance_km: float = 0.0
+) -> Stations:
+    """One row per (network, station, location), sorted by id. Rows are ``(network, station,
+    location, latitude, longitude, elevation_m, where, channel)`` (``where``: "line 12" or a
+    channel). Repeats at the same position (within ``tolerance_km``) are merged (a note in
+    ``messages`` when a line-based file repeats a row, not for one line per channel); repeats
+    elsewhere are an InputError naming both."""
     seen: dict[tuple[str, str, str], tuple] = {}
+    repeats: dict[tuple[str, str, str], list[str]] = {}
     for r in rows:
+        _check_row(r, source)
         key = (str(r[0]), str(r[1]), str(r[2]))
-        seen.setdefault(key, r)
+        first = seen.setdefault(key, r)
+        if first is r:
+            continue
+        if not _same_position(first, r, tolerance_km):
+            raise InputError(
+                f"{source}: station {'.'.join(key)} is given twice with different coordinates: "
+                f"{first[6]} {_position(first)} and {r[6]} {_position(r)}; keep the right one"
+            )
+        if r[7] == first[7]:  # the same channel (or none) again: a repeated row
+            repeats.setdefault(key, [first[6]]).append(r[6])
     if not seen:
         raise _empty_error(source)
+    if messages is not None and tolerance_km == 0.0:
+        for key, where in repeats.items():
+            messages.append(
+                f"{source}: station {'.'.join(key)} is listed {len(where)} times with the same "
+                f"coordinates ({', '.join(where)}); merged"
+            )
     keys = sorted(seen)
     cols = list(zip(*(seen[k] for k in keys), strict=False))
     out = _table(
@@ -76,8 +133,8 @@ def _dedupe(rows: list[tuple], source: str) -> Stations:
     )
     bad = ~(np.isfinite(out.latitude) & np.isfinite(out.longitude))
     if bad.any():
-        ids = [out.ids[i] for i in np.flatnonzero(bad)[:5]]
-        raise InputError(f"{source}: stations without coordinates: {ids}")
+        where = [f"{out.ids[i]} ({seen[keys[i]][6]})" for i in np.flatnonzero(bad)[:5]]
+        raise InputError(f"{source}: stations without coordinates: {', '.join(where)}")
     out.elevation_m = np.where(np.isfinite(out.elevation_m), out.elevation_m, 0.0)
     return out
 
@@ -86,15 +143,33 @@ def _from_inventory(inv: obspy.Inventory, source: str) -> Stations:
     rows = []
     for net in inv:
         for sta in net:
+            since = f" from {sta.start_date.date}" if sta.start_date is not None else ""
             if len(sta.channels):
                 for ch in sta:
                     lat = ch.latitude if ch.latitude is not None else sta.latitude
                     lon = ch.longitude if ch.longitude is not None else sta.longitude
                     elev = ch.elevation if ch.elevation is not None else sta.elevation
-                    rows.append((net.code, sta.code, ch.location_code or "", lat, lon, elev))
+                    loc = ch.location_code or ""
+                    on = f" from {ch.start_date.date}" if ch.start_date is not None else since
+                    where = f"channel {net.code}.{sta.code}.{loc}.{ch.code}{on}"
+                    rows.append((net.code, sta.code, loc, *_floats(lat, lon, elev), where, ch.code))
             else:
-                rows.append((net.code, sta.code, "", sta.latitude, sta.longitude, sta.elevation))
-    return _dedupe(rows, source)
+                where = f"station {net.code}.{sta.code}{since}"
+                rows.append(
+                    (
+                        net.code,
+                        sta.code,
+                        "",
+                        *_floats(sta.latitude, sta.longitude, sta.elevation),
+                        where,
+                        "",
+                    )
+                )
+    return _dedupe(rows, source, tolerance_km=_INVENTORY_TOLERANCE_KM)
+
+
+def _floats(*values) -> tuple[float, ...]:
+    return tuple(float("nan") if v is None else float(v) for v in values)
 
 
 def _find(columns: dict[str, str], key: str) -> str | None:
@@ -104,7 +179,9 @@ def _find(columns: dict[str, str], key: str) -> str | None:
     return None
 
 
-def _from_dataframe(df, source: str) -> Stations:
+def _columns_of(df, source: str) -> dict:
+    """The column of ``df`` holding each field of :data:`_ALIASES` (None: absent); InputError
+    for required columns that are missing."""
     columns = {str(c).strip().lower(): c for c in df.columns}
     qm_format = "name" in columns and "station" not in columns and "sta" not in columns
     found = {k: _find(columns, k) for k in _ALIASES}
@@ -119,6 +196,12 @@ def _from_dataframe(df, source: str) -> Stations:
             f"{source}: missing columns {missing}; expected network, station, location (optional), "
             f"latitude, longitude, elevation_m (got {list(df.columns)})"
         )
+    return found
+
+
+def _from_dataframe(df, source: str, line_numbers, messages=None) -> Stations:
+    """Rows of a station table; ``line_numbers[i]`` is the file line of row ``i``."""
+    found = _columns_of(df, source)
     n = len(df)
     if n == 0:
         raise _empty_error(source)
@@ -130,10 +213,19 @@ def _from_dataframe(df, source: str) -> Stations:
         return ["" if v != v else str(v).strip() for v in df[col].tolist()]  # NaN -> ""
 
     def number(key):
-        try:
-            return df[found[key]].to_numpy(dtype=np.float64)
-        except (ValueError, TypeError) as exc:
-            raise InputError(f"{source}: column {found[key]!r} is not numeric ({exc})") from None
+        values = df[found[key]].tolist()
+        out = np.full(n, np.nan)
+        for i, v in enumerate(values):
+            if v != v or v is None or str(v).strip() == "":
+                continue
+            try:
+                out[i] = float(v)
+            except (TypeError, ValueError):
+                raise InputError(
+                    f"{source}: line {line_numbers[i]}: column {found[key]!r}: {v!r} is not a "
+                    "number"
+                ) from None
+        return out
 
     elev = (
         number("elevation_m")
@@ -148,30 +240,29 @@ def _from_dataframe(df, source: str) -> Stations:
             number("latitude"),
             number("longitude"),
             elev,
+            [f"line {k}" for k in line_numbers],
+            text("channel"),
             strict=False,
         )
     )
-    return _dedupe(rows, source)
+    return _dedupe(rows, source, messages)
 
 
-def _from_real(lines: list[str], source: str) -> Stations:
+def _from_real(lines: list[tuple[int, str]], source: str, messages=None) -> Stations:
+    """REAL's station.dat; ``lines`` are (line number, text) without blank and comment lines."""
     rows = []
-    for k, line in enumerate(lines, 1):
+    for k, line in lines:
         parts = line.split()
-        if not parts or parts[0].startswith("#"):
-            continue
-        if len(parts) < 6:
-            raise InputError(
-                f"{source}:{k}: expected 'lon lat net sta chan elev_km', got {line.strip()!r}"
-            )
         try:
+            if len(parts) < 6:
+                raise ValueError
             lon, lat, elev_km = float(parts[0]), float(parts[1]), float(parts[5])
         except ValueError:
             raise InputError(
-                f"{source}:{k}: expected 'lon lat net sta chan elev_km', got {line.strip()!r}"
+                f"{source}: line {k}: expected 'lon lat net sta chan elev_km', got {line.strip()!r}"
             ) from None
-        rows.append((parts[2], parts[3], "", lat, lon, elev_km * 1000.0))
-    return _dedupe(rows, source)
+        rows.append((parts[2], parts[3], "", lat, lon, elev_km * 1000.0, f"line {k}", parts[4]))
+    return _dedupe(rows, source, messages)
 
 
 def _looks_numeric(token: str) -> bool:
@@ -182,12 +273,15 @@ def _looks_numeric(token: str) -> bool:
     return True
 
 
-def read_stations(path_or_inventory) -> Stations:
+def read_stations(path_or_inventory, messages: list | None = None) -> Stations:
     """Read a station table (see the module docstring for the formats).
 
     Parameters
     ----------
     path_or_inventory : str, Path or obspy.Inventory
+    messages : list, optional
+        Notes about what was merged (a station listed twice at the same position) are
+        appended here.
 
     Returns
     -------
@@ -199,8 +293,11 @@ def read_stations(path_or_inventory) -> Stations:
     Raises
     ------
     InputError
-        File missing or unreadable, no stations, or required columns missing (the message
-        names the file and the columns).
+        File missing or unreadable, no stations, required columns missing (the message names
+        the file and the columns), a value that is not a number, a latitude outside [-90, 90]
+        or a longitude outside [-180, 360] degrees, or one station listed twice at different
+        positions (the message names the file, the line or channel, and the station; channels
+        and epochs of an inventory may differ by up to 100 m).
     """
     if isinstance(path_or_inventory, obspy.Inventory):
         return _from_inventory(path_or_inventory, "inventory")
@@ -215,29 +312,88 @@ def read_stations(path_or_inventory) -> Stations:
         try:
             inv = obspy.read_inventory(source)
         except Exception as exc:  # ObsPy raises many types for malformed XML
-            raise InputError(
+            message = _bad_xml_coordinate(path) or (
                 f"{source}: cannot read as StationXML ({type(exc).__name__}: {exc})"
-            ) from None
+            )
+            raise InputError(message) from None
         return _from_inventory(inv, source)
+    return _from_text(text, source, messages)
 
+
+# StationXML's schema bounds (ObsPy refuses values outside them without naming the station)
+_XML_BOUNDS = {"Latitude": (-90.0, 90.0), "Longitude": (-180.0, 180.0)}
+
+
+def _bad_xml_coordinate(path: Path) -> str | None:
+    """A message naming the line and station of the first Latitude/Longitude outside the
+    StationXML bounds in ``path``; None when there is none (or the XML does not parse)."""
+    from lxml import etree  # ObsPy's XML parser
+
+    try:
+        root = etree.parse(str(path)).getroot()
+    except (etree.XMLSyntaxError, OSError):
+        return None
+    for el in root.iter():
+        if not isinstance(el.tag, str):
+            continue  # comments, processing instructions
+        name = etree.QName(el).localname
+        if name not in _XML_BOUNDS:
+            continue
+        try:
+            value = float((el.text or "").strip())
+        except ValueError:
+            continue
+        lo, hi = _XML_BOUNDS[name]
+        if lo <= value <= hi:
+            continue
+        codes = {}
+        for anc in el.iterancestors():
+            codes.setdefault(etree.QName(anc).localname, anc)
+        net = codes.get("Network")
+        sta = codes.get("Station")
+        cha = codes.get("Channel")
+        sid = f"{net.get('code', '') if net is not None else ''}." + (
+            f"{sta.get('code', '')}" if sta is not None else ""
+        )
+        if cha is not None:
+            sid += f".{cha.get('locationCode', '')}.{cha.get('code', '')}"
+        return (
+            f"{path}: line {el.sourceline}: station {sid}: {name.lower()} {value:g} is outside "
+            f"[{lo:g}, {hi:g}] degrees; check the coordinates"
+        )
+    return None
+
+
+def _from_text(text: str, source: str, messages) -> Stations:
+    """A CSV, whitespace or REAL station table (blank and ``#`` lines skipped)."""
     import pandas as pd
 
-    lines = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+    lines = [
+        (k, ln)
+        for k, ln in enumerate(text.splitlines(), 1)
+        if ln.strip() and not ln.lstrip().startswith("#")
+    ]
     if not lines:
         raise _empty_error(source)
-    first = lines[0]
+    first = lines[0][1]
     if "," not in first:
         tokens = first.split()
         if len(tokens) >= 6 and _looks_numeric(tokens[0]) and _looks_numeric(tokens[1]):
-            return _from_real(lines, source)
+            return _from_real(lines, source, messages)
     sep = "," if "," in first else r"\s+"
     try:
-        df = pd.read_csv(io.StringIO("\n".join(lines)), sep=sep, dtype=str, engine="python")
+        df = pd.read_csv(
+            io.StringIO("\n".join(ln for _, ln in lines)), sep=sep, dtype=str, engine="python"
+        )
     except Exception as exc:
         raise InputError(f"{source}: cannot read as a station table ({exc})") from None
+    if len(df) != len(lines) - 1:  # quoted line breaks: line numbers are approximate
+        numbers = [lines[0][0] + 1 + i for i in range(len(df))]
+    else:
+        numbers = [k for k, _ in lines[1:]]
     for col in df.columns:
         df[col] = df[col].str.strip() if df[col].dtype == object else df[col]
-    return _from_dataframe(df, source)
+    return _from_dataframe(df, source, numbers, messages)
 
 
 def project_stations(

@@ -110,19 +110,22 @@ def _one_line(text: str) -> str:
 
 
 def read_waveform_files(
-    paths, *, starttime=None, endtime=None, errors: str = "collect"
+    paths, *, starttime=None, endtime=None, errors: str = "collect", headonly: bool = False
 ) -> tuple[Stream, list[str]]:
     """Read waveform files with ``obspy.read`` into one Stream.
 
-    Each file is read whole (``headonly=False``), or cut to ``starttime``/``endtime`` on read
-    when given. Every trace is stamped with the file it came from in ``tr.stats._source``
-    (a string), which :func:`to_waveforms` gathers into ``Waveforms.sources``.
+    Each file is read whole, or cut to ``starttime``/``endtime`` on read when given (only the
+    headers with ``headonly=True``). Every trace is stamped with the file it came from in
+    ``tr.stats._source`` (a string), which :func:`to_waveforms` gathers into
+    ``Waveforms.sources``.
 
     A file that cannot be read (unknown format, empty, corrupt) gives one message
     ``"PATH: reason"`` in the returned list when ``errors="collect"`` (the other files are still
     read), or raises :class:`InputError` naming the file when ``errors="raise"``. Warnings ObsPy
-    issues while reading (e.g. a truncated miniSEED record) become ``"PATH: warning: ..."``
-    messages in both modes.
+    issues while reading become ``"PATH: warning: ..."`` messages in both modes; a truncated or
+    corrupt miniSEED file (an incomplete last record) says so, and its traces carry the reason
+    in ``tr.stats._damage`` (so that :func:`to_waveforms` can blame the file, not the station,
+    for a component the damage cut off).
 
     Returns ``(stream, messages)``.
     """
@@ -142,30 +145,65 @@ def read_waveform_files(
     messages: list[str] = []
     for path in paths:
         source = str(path)
+        caught: list = []
         try:
             if not path.is_file():
                 raise OSError("no such file")
             if path.stat().st_size == 0:
-                raise OSError("empty file")
+                raise OSError("empty file (0 bytes)")
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 # escape so that names with [ ] * ? are not taken as glob patterns by ObsPy
-                st = obspy.read(glob.escape(source), headonly=False, **kwargs)
+                st = obspy.read(glob.escape(source), headonly=headonly, **kwargs)
         except Exception as exc:  # noqa: BLE001 - any reader failure is a property of the file
             reason = _one_line(str(exc)) or type(exc).__name__
             if isinstance(exc, TypeError) and "Unknown format" in reason:
                 reason = "unknown or corrupt waveform format"
+            damage = [_damage(w) for w in caught if _damage(w)]
+            if damage:
+                reason = f"{damage[0]}; nothing could be read"
             message = f"{source}: {reason}"
             if errors == "raise":
                 raise InputError(message) from exc
             messages.append(message)
             continue
+        damage = ""
         for w in caught:
-            messages.append(f"{source}: warning: {_one_line(str(w.message))}")
+            damage = damage or _damage(w)
+            messages.append(f"{source}: warning: {_damage(w) or _one_line(str(w.message))}")
+        if not damage and (damage := _cut_short(st, path.stat().st_size)):
+            messages.append(f"{source}: warning: {damage}")
         for tr in st:
             tr.stats._source = source
+            if damage:
+                tr.stats._damage = damage
         stream += st
     return stream, messages
+
+
+#: Parts of ObsPy's miniSEED warnings that mean the file is cut short or damaged.
+_DAMAGE_SIGNS = ("not enough to constitute a full SEED record", "Unexpected end of file")
+
+
+def _damage(w) -> str:
+    """A warning caught while reading, as the file's damage (``""``: not about damage)."""
+    text = _one_line(str(w.message))
+    if any(sign in text for sign in _DAMAGE_SIGNS):
+        return f"truncated or corrupt miniSEED file, the damaged part was skipped ({text})"
+    return ""
+
+
+def _cut_short(st: Stream, size: int) -> str:
+    """The damage of a miniSEED file that is not a whole number of records (ObsPy skips an
+    incomplete last record, and does not always warn); ``""`` when whole or not miniSEED."""
+    lengths = [tr.stats.mseed.get("record_length") for tr in st if "mseed" in tr.stats]
+    reclen = min((n for n in lengths if n), default=0)
+    if not reclen or size % reclen == 0:
+        return ""
+    return (
+        f"truncated or corrupt miniSEED file, the damaged part was skipped ({size} bytes is "
+        f"not a whole number of {reclen}-byte records)"
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -565,7 +603,16 @@ def _group_to_waveforms(key, label, traces, sampling_rate, components, require, 
     if lacking or not chosen:
         has = ", ".join(sorted({tr.stats.channel for tr in traces}))
         what = ", ".join(lacking or components)
-        messages.append(f"{label}: no {what} component (channels: {has}); skipped")
+        damaged = sorted(
+            {src for tr in traces if tr.stats.get("_damage") for src in _trace_sources(tr)}
+        )
+        if damaged:
+            messages.append(
+                f"{label}: {', '.join(damaged)} is truncated or corrupt: no {what} component "
+                f"left (channels read: {has}); skipped"
+            )
+        else:
+            messages.append(f"{label}: no {what} component (channels: {has}); skipped")
         return None
     rates = {c: sorted({float(tr.stats.sampling_rate) for tr in trs}) for c, trs in chosen.items()}
     target = _target_rate(rates, sampling_rate, label, messages)

@@ -166,8 +166,7 @@ def onsets_from_annotations(annotations, stations: Stations, *, phases=("P", "S"
             avail[s, p] = True
     if unknown:
         log.warning(
-            "annotations for stations not in the station table are ignored: %s",
-            sorted(set(unknown)),
+            "annotations for stations not in the station table are ignored: %s", sorted(unknown)
         )
     if not avail.any():
         raise InputError(

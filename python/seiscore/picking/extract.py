@@ -35,19 +35,23 @@ def extract_picks(
         not a local maximum, and NaN ends a trigger segment.
     method : ``"peaks"`` or ``"trigger"``
         ``"peaks"``: local maxima with probability ``>= height`` and, among those closer than
-        ``distance``, only the highest (non-maximum suppression) — exactly
-        ``scipy.signal.find_peaks(x, height=height, distance=distance)`` per trace and phase.
-        The first and last samples are never peaks; a flat plateau gives one peak at its
-        middle sample. Among equally high peaks, the later one wins.
+        ``distance``, only the highest (non-maximum suppression), as
+        ``scipy.signal.find_peaks(x, height=height, distance=distance)`` per trace and phase:
+        the same candidates (the first and last samples are never peaks; a flat plateau gives
+        one peak at its middle sample, rounded down) and the same suppression, highest first.
+        Ties differ: among equally high peaks closer than ``distance`` the later one wins
+        here, always, while SciPy's choice follows NumPy's unstable ``argsort`` and may keep
+        another; without such ties the picks are identical.
         ``"trigger"``: hysteresis trigger; a segment opens at the first sample ``>= on`` and
         closes at the first sample ``< off``; one pick per segment at its maximum.
     height : float or sequence of float, one per phase
-        Peak threshold (``"peaks"``), default 0.3.
+        Peak threshold (``"peaks"``), default 0.3; a probability in [0, 1].
     distance : int or float or sequence, one per phase
         Minimum separation of kept peaks, in samples (or in seconds if ``sampling_rate`` is
         given); rounded up to whole samples, at least 1 (no suppression).
     on, off : float or sequence of float, one per phase
-        Trigger thresholds (``"trigger"``), ``off <= on``; ``off`` defaults to ``on / 2``.
+        Trigger thresholds (``"trigger"``), probabilities in [0, 1] with ``off <= on``; ``off``
+        defaults to ``on / 2``.
     sampling_rate : float, optional
         Samples per second; when given, ``distance`` is in seconds.
     workers : int, optional
@@ -90,6 +94,7 @@ def _peak_parameters(height, distance, sampling_rate, n_phases: int):
     h = per_phase(height, n_phases, "height", np.float32)
     if np.isnan(h).any():
         raise InputError("height: NaN is not a threshold")
+    check_thresholds(height, "height")
     dist = per_phase(distance, n_phases, "distance", np.float64)
     if sampling_rate is not None:
         if not (sampling_rate > 0 and math.isfinite(sampling_rate)):
@@ -100,6 +105,23 @@ def _peak_parameters(height, distance, sampling_rate, n_phases: int):
     return h, np.maximum(np.ceil(dist - 1e-9), 1).astype(np.int64)
 
 
+def check_thresholds(values, name: str, phases=None) -> None:
+    """InputError naming ``name`` (and the phase) for a probability threshold outside [0, 1]:
+    below 0 every sample passes, above 1 none does."""
+    values = np.atleast_1d(np.asarray(values, dtype=np.float64))
+    bad = np.flatnonzero(~((values >= 0.0) & (values <= 1.0)))
+    if bad.size:
+        i = int(bad[0])
+        which = (
+            f" for phase {phases[i]}"
+            if phases is not None
+            else (f"[{i}]" if values.size > 1 else "")
+        )
+        raise InputError(
+            f"{name}{which}: expected a probability threshold in [0, 1], got {values[i]:g}"
+        )
+
+
 def _trigger_thresholds(on, off, n_phases: int):
     """Per-phase trigger thresholds (float32): ``on`` and ``off`` (default ``on / 2``)."""
     if on is None:
@@ -108,6 +130,8 @@ def _trigger_thresholds(on, off, n_phases: int):
     off_ = per_phase(on_ / 2 if off is None else off, n_phases, "off", np.float32)
     if not (np.isfinite(on_).all() and np.isfinite(off_).all()):
         raise InputError("on/off: thresholds must be finite")
+    check_thresholds(on, "on")
+    check_thresholds(on_ / 2 if off is None else off, "off")
     if (off_ > on_).any():
         raise InputError(f"off must not exceed on (on={on_.tolist()}, off={off_.tolist()})")
     return on_, off_

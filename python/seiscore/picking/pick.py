@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._validate import per_phase
 from ..containers import Annotations, Picks, SamplePicks, Waveforms
 from ..exceptions import InputError
 from ..models import Model, load_model
 from .annotate import annotate
-from .extract import extract_picks
+from .extract import check_thresholds, extract_picks
 
 
 def _amplitude_snr(data: np.ndarray, index: np.ndarray, fs: float, window_s: float):
@@ -50,6 +51,7 @@ def pick(
 
     ``height`` and ``distance_s`` (seconds) default to the model card's recommendations (per
     phase: a dict ``{"P": 0.3, "S": 0.3}``, a sequence in the card's phase order, or a scalar).
+    Thresholds are probabilities in [0, 1] (InputError naming the phase otherwise).
     ``method="trigger"`` uses a hysteresis trigger with ``on=height`` and ``off=height/2``.
     Amplitude (peak absolute amplitude of the demeaned waveform, all components, in input
     units) and SNR (RMS ratio) are measured over ``amplitude_window_s`` after / before each
@@ -58,14 +60,15 @@ def pick(
     if isinstance(model, str):
         model = load_model(model, device=device, threads=threads)
     items = [waveforms] if isinstance(waveforms, Waveforms) else list(waveforms)
-    if annotations is None:
-        annotations = annotate(items, model, batch_size=batch_size, overlap=overlap)
-    if len(annotations) != len(items):
-        raise InputError(f"got {len(annotations)} annotations for {len(items)} stations")
     card = model.card
     phases = [card.phases[lab] for lab in card.phase_labels]
     h = _per_phase_value(card, phases, height, "height", 0.3)
     d = _per_phase_value(card, phases, distance_s, "distance_s", 1.0)
+    check_thresholds(per_phase(h, len(phases), "height", np.float64), "height", phases)
+    if annotations is None:
+        annotations = annotate(items, model, batch_size=batch_size, overlap=overlap)
+    if len(annotations) != len(items):
+        raise InputError(f"got {len(annotations)} annotations for {len(items)} stations")
     tables = []
     for w, ann in zip(items, annotations, strict=False):
         sp = _sample_picks(ann, phases, h, d, method)

@@ -35,8 +35,9 @@ Public API
 * :mod:`~seiscore.traveltime.models`: :class:`VelocityModel` (``.nd``, ``depth vp vs`` text or
   CSV, VELEST ``.mod``, homogeneous).
 * :mod:`~seiscore.traveltime.tables`: :func:`build_table` (a
-  :class:`~seiscore.containers.TravelTimeTable` from a model) and :func:`travel_times`
-  (interpolation with the station-elevation correction).
+  :class:`~seiscore.containers.TravelTimeTable` from a model; distances up to
+  :data:`MAX_TABLE_DISTANCE_KM`, depths within :data:`MAX_TABLE_DEPTH_KM`) and
+  :func:`travel_times` (interpolation with the station-elevation correction).
 * :mod:`~seiscore.traveltime.grids`: :func:`station_grids` (``[node, station, phase]`` grids, CPU
   or CUDA), :func:`check_grid_memory`, :func:`save_grids`, :func:`load_grids` and
   :class:`StationGrids`.
@@ -47,10 +48,12 @@ from __future__ import annotations
 from .grids import StationGrids, check_grid_memory, load_grids, save_grids, station_grids
 from .models import VelocityModel
 from .tables import _CORRECTED as _CORRECTED  # the elevation-correction cache (bench/)
+from .tables import MAX_TABLE_DEPTH_KM, MAX_TABLE_DISTANCE_KM, build_table, travel_times
 from .tables import _corrected as _corrected  # timed on its own by bench/test_traveltime.py
-from .tables import build_table, travel_times
 
 __all__ = [
+    "MAX_TABLE_DEPTH_KM",
+    "MAX_TABLE_DISTANCE_KM",
     "StationGrids",
     "VelocityModel",
     "build_table",

@@ -15,6 +15,39 @@ import numpy as np
 
 from ..exceptions import InputError
 
+# Fastest velocity accepted (km/s): P in the Earth's mantle and core stays below 14 km/s.
+MAX_VELOCITY_KM_S = 20.0
+
+
+def _check_velocities(vp: np.ndarray, vs: np.ndarray, source: str, where) -> None:
+    """InputError unless ``0 < vp <= 20``, ``0 <= vs <= 20`` (0: a liquid) and ``vs < vp``;
+    the message starts with ``source`` and ``where(i, column)``, where value ``i`` of ``"vp"``
+    or ``"vs"`` came from."""
+    top = MAX_VELOCITY_KM_S
+    bad = np.flatnonzero(~((vp > 0) & (vp <= top)))
+    if bad.size:
+        i = int(bad[0])
+        raise InputError(
+            f"{source}: {where(i, 'vp')}: vp must be positive and at most {top:g} km/s, got "
+            f"{vp[i]:g} km/s"
+        )
+    bad = np.flatnonzero(~((vs >= 0) & (vs <= top)))
+    if bad.size:
+        i = int(bad[0])
+        raise InputError(
+            f"{source}: {where(i, 'vs')}: vs must be >= 0 (0 for liquids) and at most {top:g} "
+            f"km/s, got {vs[i]:g} km/s"
+        )
+    bad = np.flatnonzero((vs > 0) & (vs >= vp))
+    if bad.size:
+        i = int(bad[0])
+        at_vs, at_vp = where(i, "vs"), where(i, "vp")
+        also = f" ({at_vp})" if at_vp != at_vs else ""
+        raise InputError(
+            f"{source}: {at_vs}: vs {vs[i]:g} km/s is not below vp {vp[i]:g} km/s{also}; S waves "
+            "are slower than P waves (are the columns swapped?)"
+        )
+
 
 @dataclass(eq=False)
 class VelocityModel:
@@ -51,9 +84,8 @@ class VelocityModel:
             raise InputError(
                 f"{what}: interpolation must be 'constant' or 'linear', got {self.interpolation!r}"
             )
-        for name, arr in (("depth_km", self.depth_km), ("vp", self.vp), ("vs", self.vs)):
-            if not np.isfinite(arr).all():
-                raise InputError(f"{what}: {name} has non-finite values")
+        if not np.isfinite(self.depth_km).all():
+            raise InputError(f"{what}: depth_km has non-finite values")
         d = np.diff(self.depth_km)
         if self.interpolation == "constant" and (d <= 0).any():
             k = int(np.flatnonzero(d <= 0)[0]) + 1
@@ -65,10 +97,10 @@ class VelocityModel:
             raise InputError(
                 f"{what}: node depths must not decrease (node {k} at {self.depth_km[k]} km)"
             )
-        if (self.vp <= 0).any():
-            raise InputError(f"{what}: vp must be positive everywhere")
-        if (self.vs < 0).any():
-            raise InputError(f"{what}: vs must be >= 0 (0 for liquids)")
+        kind = "layer" if self.interpolation == "constant" else "node"
+        _check_velocities(
+            self.vp, self.vs, what, lambda i, _: f"{kind} {i} ({self.depth_km[i]:g} km)"
+        )
 
     # -- constructors
 
@@ -98,14 +130,14 @@ class VelocityModel:
         if not path.is_file():
             raise InputError(f"velocity model file not found: {path}")
         text = path.read_text(errors="replace")
-        lines = [ln.strip() for ln in text.splitlines()]
-        lines = [ln for ln in lines if ln and not ln.startswith("#")]
+        lines = [(k, ln.strip()) for k, ln in enumerate(text.splitlines(), 1)]
+        lines = [(k, ln) for k, ln in lines if ln and not ln.startswith("#")]
         if not lines:
             raise InputError(f"{path}: empty velocity model file")
         try:
             if path.suffix.lower() == ".nd":
                 model = cls._parse_nd(lines, path, label)
-            elif path.suffix.lower() == ".mod" or _looks_velest(lines):
+            elif path.suffix.lower() == ".mod" or _looks_velest([ln for _, ln in lines]):
                 model = cls._parse_velest(lines, path, label)
             else:
                 model = cls._parse_table(lines, path, label)
@@ -119,76 +151,79 @@ class VelocityModel:
 
     @classmethod
     def _parse_nd(cls, lines, path, label):
-        rows = []
-        for ln in lines:
+        rows, at = [], []
+        for k, ln in lines:
             parts = ln.split()
             if not _is_number(parts[0]):
                 continue  # named discontinuity ("mantle", "outer-core", ...)
             if len(parts) < 3:
-                raise InputError(f"{path}: .nd rows need at least depth vp vs, got {ln!r}")
-            rows.append([float(v) for v in parts[:3]])
+                raise InputError(
+                    f"{path}: line {k}: .nd rows need at least depth vp vs, got {ln!r}"
+                )
+            rows.append([_number(v, path, k) for v in parts[:3]])
+            at.append(k)
         if not rows:
             raise InputError(f"{path}: no velocity rows in the .nd file")
         a = np.array(rows)
+        column = {"vp": "column 2 (vp)", "vs": "column 3 (vs)"}
+        _check_velocities(a[:, 1], a[:, 2], str(path), lambda i, c: f"line {at[i]}, {column[c]}")
         return cls(a[:, 0], a[:, 1], a[:, 2], name=label, interpolation="linear")
 
     @classmethod
     def _parse_velest(cls, lines, path, label):
         # title, then blocks: a count line, then rows "v depth damp ..."
         k = 1
-        blocks = []
+        blocks, at = [], []
         while k < len(lines) and len(blocks) < 2:
-            n = int(lines[k].split()[0])
-            rows = [lines[k + 1 + j].split() for j in range(n)]
-            blocks.append(np.array([[float(r[0]), float(r[1])] for r in rows]))
+            n = int(lines[k][1].split()[0])
+            rows = [lines[k + 1 + j] for j in range(n)]
+            blocks.append(
+                np.array([[_number(v, path, no) for v in r.split()[:2]] for no, r in rows])
+            )
+            at.append([no for no, _ in rows])
             k += 1 + n
         if len(blocks) != 2:
             raise InputError(f"{path}: VELEST model needs a P and an S block")
         (p, s) = blocks
         tops = np.union1d(p[:, 1], s[:, 1])
 
-        def at(block, z):
+        def row(block, z):
             i = np.searchsorted(block[:, 1], z, side="right") - 1
-            return block[np.clip(i, 0, len(block) - 1), 0]
+            return np.clip(i, 0, len(block) - 1)
 
-        return cls(tops, at(p, tops), at(s, tops), name=label)
+        ip, i_s = row(p, tops), row(s, tops)
+        vp, vs = p[ip, 0], s[i_s, 0]
+
+        def where(i, column):
+            if column == "vp":
+                return f"line {at[0][ip[i]]} (P block, column 1)"
+            return f"line {at[1][i_s[i]]} (S block, column 1)"
+
+        _check_velocities(vp, vs, str(path), where)
+        return cls(tops, vp, vs, name=label)
 
     @classmethod
     def _parse_table(cls, lines, path, label):
-        sep = "," if "," in lines[0] else None
-        head = [c.strip().lower() for c in lines[0].split(sep)]
+        first = lines[0][1]
+        sep = "," if "," in first else None
+        head = [c.strip().lower() for c in first.split(sep)]
         if _is_number(head[0]):
             cols = {"depth": 0, "vp": 1, "vs": 2}
+            names = {"vp": "column 2 (vp)", "vs": "column 3 (vs)"}
             body = lines
         else:
-
-            def col(*names):
-                for n in names:
-                    if n in head:
-                        return head.index(n)
-                return None
-
-            cols = {
-                "depth": col("depth", "depth_km", "z", "top", "top_km"),
-                "vp": col("vp", "vp_km_s", "p", "vel_p"),
-                "vs": col("vs", "vs_km_s", "s", "vel_s"),
-                "vp_grad": col("vp_grad"),
-                "vs_grad": col("vs_grad"),
-            }
-            missing = [k for k in ("depth", "vp", "vs") if cols[k] is None]
-            if missing:
-                raise InputError(
-                    f"{path}: missing columns {missing} (expected depth, vp, vs; got {head})"
-                )
+            cols = _table_columns(head, path)
+            names = {c: f"column {head[cols[c]]!r}" for c in ("vp", "vs")}
             body = lines[1:]
-        rows = [[c.strip() for c in ln.split(sep)] for ln in body]
+        rows = [(k, [c.strip() for c in ln.split(sep)]) for k, ln in body]
         if not rows:
             raise InputError(f"{path}: no velocity rows")
 
         def column(key):
-            return np.array([float(r[cols[key]]) for r in rows])
+            return np.array([_number(r[cols[key]], path, k) for k, r in rows])
 
         depth, vp, vs = column("depth"), column("vp"), column("vs")
+        _check_velocities(vp, vs, str(path), lambda i, c: f"line {rows[i][0]}, {names[c]}")
         if cols.get("vp_grad") is None and cols.get("vs_grad") is None:
             return cls(depth, vp, vs, name=label)
         gp = column("vp_grad") if cols.get("vp_grad") is not None else np.zeros_like(vp)
@@ -252,6 +287,36 @@ class VelocityModel:
             p = np.append(p, self.velocity_at("P", max_depth_km))
             s = np.append(s, self.velocity_at("S", max_depth_km))
         return VelocityModel(d, p, s, name=self.name, interpolation=self.interpolation)
+
+
+def _table_columns(head: list[str], path) -> dict:
+    """Column index of each field named in a table header (None: absent)."""
+
+    def col(*names):
+        for n in names:
+            if n in head:
+                return head.index(n)
+        return None
+
+    cols = {
+        "depth": col("depth", "depth_km", "z", "top", "top_km"),
+        "vp": col("vp", "vp_km_s", "p", "vel_p"),
+        "vs": col("vs", "vs_km_s", "s", "vel_s"),
+        "vp_grad": col("vp_grad"),
+        "vs_grad": col("vs_grad"),
+    }
+    missing = [k for k in ("depth", "vp", "vs") if cols[k] is None]
+    if missing:
+        raise InputError(f"{path}: missing columns {missing} (expected depth, vp, vs; got {head})")
+    return cols
+
+
+def _number(token: str, path, line: int) -> float:
+    """``float(token)``; InputError naming the file and line otherwise."""
+    try:
+        return float(token)
+    except ValueError:
+        raise InputError(f"{path}: line {line}: {token!r} is not a number") from None
 
 
 def _is_number(token: str) -> bool:

@@ -21,6 +21,55 @@ from .models import VelocityModel
 _ELEVATION_MODES = ("fermat", "vertical")
 
 
+# Layered (1-D, Earth-flattened) tables model local and regional distances and the depths
+# where earthquakes occur; beyond these the rays dive into the core (teleseismic phases).
+MAX_TABLE_DISTANCE_KM = 5000.0
+MAX_TABLE_DEPTH_KM = 1000.0
+# Largest table built: nodes over all phases (4 bytes each).
+_MAX_TABLE_NODES = 250_000_000
+
+
+def _check_extent(max_distance_km: float, max_depth_km: float, min_depth_km: float) -> None:
+    """InputError for a table extent that is not finite, empty, or beyond what layered models
+    are for (:data:`MAX_TABLE_DISTANCE_KM`, :data:`MAX_TABLE_DEPTH_KM`)."""
+    if not (max_distance_km > 0 and math.isfinite(max_distance_km)):
+        raise InputError(f"max_distance_km must be positive, got {max_distance_km}")
+    if max_distance_km > MAX_TABLE_DISTANCE_KM:
+        raise InputError(
+            f"max_distance_km={max_distance_km:g}: layered travel-time tables are for local and "
+            f"regional distances (at most {MAX_TABLE_DISTANCE_KM:g} km); check the station "
+            "coordinates, or limit the distance"
+        )
+    if not (
+        max_depth_km > min_depth_km and math.isfinite(max_depth_km) and math.isfinite(min_depth_km)
+    ):
+        raise InputError(
+            f"max_depth_km ({max_depth_km}) must be larger than min_depth_km ({min_depth_km})"
+        )
+    if max_depth_km > MAX_TABLE_DEPTH_KM or min_depth_km < -MAX_TABLE_DEPTH_KM:
+        raise InputError(
+            f"depths {min_depth_km:g} to {max_depth_km:g} km: layered travel-time tables are "
+            f"for sources within {MAX_TABLE_DEPTH_KM:g} km of sea level"
+        )
+
+
+def _check_size(distance_km, depth_km, distance_step_km, depth_step_km, n_phases: int) -> None:
+    """InputError (naming the keys) for steps that are not positive numbers or a table too
+    large for memory."""
+    for name, step in (("distance_step_km", distance_step_km), ("depth_step_km", depth_step_km)):
+        ok = isinstance(step, (int, float, np.integer, np.floating)) and not isinstance(step, bool)
+        if not (ok and step > 0 and math.isfinite(step)):
+            raise InputError(f"{name}: step must be a positive number, got {step!r}")
+    distance_steps = math.ceil(distance_km / float(distance_step_km) - 1e-9)
+    depth_steps = math.ceil(depth_km / float(depth_step_km) - 1e-9)
+    nodes = (distance_steps + 1) * (depth_steps + 1) * max(n_phases, 1)
+    if nodes > _MAX_TABLE_NODES:
+        raise InputError(
+            f"distance_step_km/depth_step_km: the table would have {nodes:.3g} nodes "
+            f"({nodes * 4e-9:.1f} GB; at most {_MAX_TABLE_NODES:.3g}); use larger steps"
+        )
+
+
 def _axis(start: float, stop: float, step: float, name: str) -> np.ndarray:
     if not (step > 0 and math.isfinite(step)):
         raise InputError(f"{name}: step must be a positive number, got {step}")
@@ -68,6 +117,14 @@ def build_table(
         ``times[phase, depth, distance]`` float32 seconds (receiver at sea level; NaN where a
         phase cannot arrive, e.g. S through a liquid), with ``surface_velocity[phase]`` the
         velocity just below sea level.
+
+    Raises
+    ------
+    InputError
+        Bad extent or steps (the message names the key): distances beyond
+        :data:`MAX_TABLE_DISTANCE_KM` (5000 km; layered travel-time tables are for local and
+        regional distances), depths more than :data:`MAX_TABLE_DEPTH_KM` (1000 km) from sea
+        level, or more than 250 million nodes.
     """
     if not isinstance(model, VelocityModel):
         raise InputError(f"model: expected a VelocityModel, got {type(model).__name__}")
@@ -76,18 +133,18 @@ def build_table(
         float(max_depth_km),
         float(min_depth_km),
     )
-    if not (max_distance_km > 0 and math.isfinite(max_distance_km)):
-        raise InputError(f"max_distance_km must be positive, got {max_distance_km}")
-    if not (
-        max_depth_km > min_depth_km and math.isfinite(max_depth_km) and math.isfinite(min_depth_km)
-    ):
-        raise InputError(
-            f"max_depth_km ({max_depth_km}) must be larger than min_depth_km ({min_depth_km})"
-        )
+    _check_extent(max_distance_km, max_depth_km, min_depth_km)
     if distance_step_km is None:
         distance_step_km = min(1.0, max_distance_km / 200.0)
     if depth_step_km is None:
         depth_step_km = min(1.0, (max_depth_km - min_depth_km) / 100.0)
+    _check_size(
+        max_distance_km,
+        max_depth_km - min_depth_km,
+        distance_step_km,
+        depth_step_km,
+        len([phases] if isinstance(phases, str) else phases),
+    )
     dist = _axis(0.0, max_distance_km, float(distance_step_km), "distance_step_km")
     depth = _axis(min_depth_km, max_depth_km, float(depth_step_km), "depth_step_km")
     phases = tuple(str(p).upper() for p in ([phases] if isinstance(phases, str) else phases))
@@ -98,9 +155,12 @@ def build_table(
     surface = {}
     for k, ph in enumerate(phases):
         z, v = model.nodes(ph)
-        times[k] = _core.traveltime.first_arrivals(
-            np.ascontiguousarray(z), np.ascontiguousarray(v), depth, dist, workers=nworkers
-        )
+        try:
+            times[k] = _core.traveltime.first_arrivals(
+                np.ascontiguousarray(z), np.ascontiguousarray(v), depth, dist, workers=nworkers
+            )
+        except ValueError as exc:  # a contract check of the kernel: the request is the problem
+            raise InputError(f"velocity model {model.name!r}: {exc}") from None
         surface[ph] = float(model.velocity_at(ph, 0.0))
     return TravelTimeTable(
         phases=phases,

@@ -12,6 +12,7 @@ from .. import association
 from ..association import Association
 from ..exceptions import ConfigError, InputError
 from ..io import catalog
+from ..io.atomic import atomic_path
 from ..io.stations import read_stations
 
 EVENT_COLUMNS = [
@@ -47,7 +48,8 @@ def write_events_csv(result: Association, path) -> Path:
     df["time"] = _iso(result.events.time)
     df["score"] = result.score
     path = Path(path)
-    df.to_csv(path, index=False, float_format="%.6f")
+    with atomic_path(path) as tmp:
+        df.to_csv(tmp, index=False, float_format="%.6f")
     return path
 
 
@@ -56,7 +58,8 @@ def write_assigned_picks_csv(result: Association, path) -> Path:
     df = result.picks_dataframe()
     df["time"] = _iso(result.picks.time)
     path = Path(path)
-    df.to_csv(path, index=False, float_format="%.6g")
+    with atomic_path(path) as tmp:
+        df.to_csv(tmp, index=False, float_format="%.6g")
     return path
 
 
@@ -98,12 +101,14 @@ def run_associate_job(
     ``config`` goes to :func:`seiscore.association.associate`.
     """
     pick_table = catalog.read_picks_csv(picks)
-    station_table = read_stations(stations)
+    notes: list[str] = []
+    station_table = read_stations(stations, messages=notes)
     velocity = load_model(model, vp, vs)
     result = association.associate(pick_table, station_table, velocity, **config)
     out = Path(output)
     out.parent.mkdir(parents=True, exist_ok=True)
     job = AssociateJobResult(association=result)
+    job.messages.extend(notes + list(result.notes))
     job.outputs.append(write_events_csv(result, out))
     picks_out = Path(picks_output) if picks_output else out.with_name(f"{out.stem}_picks.csv")
     job.outputs.append(write_assigned_picks_csv(result, picks_out))

@@ -14,14 +14,17 @@ Sections and keys (every key is optional; :func:`defaults` lists the default of 
                    onset = "phasenet"
     [output]       directory  figures
 
-Unknown sections or keys, and values of the wrong type, raise :class:`ConfigError` naming the
-key (``"association.min_p: expected int, got str"``). Relative paths are taken relative to the
+Unknown sections or keys, values of the wrong type and values out of range (:data:`RANGES`:
+thresholds in [0, 1], positive durations and sizes, finite numbers, integers that fit a C
+``int``, ordered [min, max] pairs) raise :class:`ConfigError` naming the key
+(``"association.min_p: expected int, got str"``). Relative paths are taken relative to the
 configuration file.
 """
 
 from __future__ import annotations
 
 import copy
+import math
 from pathlib import Path
 
 import tomllib
@@ -96,6 +99,55 @@ _CHOICES = {
     ("location", "onset"): ("phasenet",),
 }
 
+#: Largest integer the compiled core takes (a C ``int``).
+INT_MAX = 2**31 - 1
+_POS = (0.0, None, False)  # > 0
+_NONNEG = (0.0, None, True)  # >= 0
+_FRACTION = (0.0, 1.0, True)  # in [0, 1]
+_COUNT = (0, INT_MAX, True)  # 0 .. INT_MAX
+_ONE_UP = (1, INT_MAX, True)  # 1 .. INT_MAX
+
+# section -> key -> (minimum, maximum or None, whether the minimum itself is allowed). Every
+# number must also be finite; integers without an entry must fit in a C int.
+RANGES: dict[str, dict[str, tuple]] = {
+    "model": {"vp": _POS, "vs": _POS},
+    "picking": {
+        "p_threshold": _FRACTION,
+        "s_threshold": _FRACTION,
+        "min_distance_s": _POS,
+        "batch_size": _ONE_UP,
+        "threads": _ONE_UP,
+        "margin_s": (0.0, 86400.0, True),
+    },
+    "association": {
+        "cell_km": _POS,
+        "cell_depth_km": _POS,
+        "tolerance_s": _POS,
+        "tolerance_fraction": _NONNEG,
+        "max_distance_km": _POS,
+        "min_pick_fraction": _FRACTION,
+        "min_picks": _ONE_UP,
+        "min_p": _COUNT,
+        "min_s": _COUNT,
+        "min_p_and_s": _COUNT,
+        "max_rms_s": _POS,
+        "block_s": _POS,
+        "bin_s": _POS,
+        "workers": _ONE_UP,
+    },
+    "location": {
+        "spacing_km": _POS,
+        "margin_km": _NONNEG,
+        "pre_s": _NONNEG,
+        "post_s": _NONNEG,
+        "marginal_window_s": _POS,
+        "workers": _ONE_UP,
+    },
+}
+# (min, max) pairs that must be in order (max > min); location.extent is checked likewise
+_ORDERED = {("association", "xlim"), ("association", "ylim"), ("association", "zlim")}
+_ORDERED |= {("location", "depth_km")}
+
 
 def defaults() -> dict:
     """Every section and key with its default (None where unset)."""
@@ -121,10 +173,14 @@ def _check(name: str, kind, value):
     if kind is _NUM:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(f"{name}: expected number, got {_type_name(value)}")
-        return float(value)
+        return _finite(name, value)
     if kind is int:
         if isinstance(value, bool) or not isinstance(value, int):
             raise ConfigError(f"{name}: expected int, got {_type_name(value)}")
+        if value > INT_MAX:
+            raise ConfigError(f"{name}: must be at most {INT_MAX}, got {value}")
+        if value < -INT_MAX - 1:
+            raise ConfigError(f"{name}: must be at least {-INT_MAX - 1}, got {value}")
         return value
     if kind is bool:
         if not isinstance(value, bool):
@@ -150,8 +206,45 @@ def _check(name: str, kind, value):
         if not ok:
             got = f"list of {len(value)}" if isinstance(value, list) else _type_name(value)
             raise ConfigError(f"{name}: expected list of {n} numbers, got {got}")
-        return [float(v) for v in value]
+        return [_finite(name, v) for v in value]
     raise AssertionError(kind)  # pragma: no cover
+
+
+def _finite(name: str, value) -> float:
+    """``value`` as a float, or ConfigError when it is infinite, NaN or too large."""
+    try:
+        out = float(value)
+    except OverflowError:
+        out = math.inf
+    if not math.isfinite(out):
+        raise ConfigError(f"{name}: expected a finite number, got {value}")
+    return out
+
+
+def _check_range(name: str, value, rng: tuple) -> None:
+    """ConfigError naming the key when ``value`` lies outside ``rng`` (see ``RANGES``)."""
+    lo, hi, closed = rng
+    if hi is not None and hi != INT_MAX and not lo <= value <= hi:
+        raise ConfigError(f"{name}: must be between {lo} and {hi}, got {value}")
+    if value < lo or (value == lo and not closed):
+        if lo:
+            raise ConfigError(f"{name}: must be at least {lo}, got {value}")
+        what = "zero or positive" if closed else "positive"
+        raise ConfigError(f"{name}: must be {what}, got {value}")
+    if hi is not None and value > hi:
+        raise ConfigError(f"{name}: must be at most {hi}, got {value}")
+
+
+def _check_order(name: str, value: list) -> None:
+    if len(value) == 2 and not value[1] > value[0]:
+        raise ConfigError(f"{name}: expected [min, max] with max > min, got {value}")
+    if len(value) == 4:  # location.extent
+        lat0, lat1, lon0, lon1 = value
+        if not (-90 <= lat0 < lat1 <= 90 and -360 <= lon0 < lon1 <= 360):
+            raise ConfigError(
+                f"{name}: expected [lat_min, lat_max, lon_min, lon_max] with min < max and "
+                f"latitudes within [-90, 90], got {value}"
+            )
 
 
 def validate(raw: dict, base_dir=None) -> dict:
@@ -176,6 +269,10 @@ def validate(raw: dict, base_dir=None) -> dict:
             choices = _CHOICES.get((sec, key))
             if choices and value not in choices:
                 raise ConfigError(f"{name}: expected one of {list(choices)}, got {value!r}")
+            if key in RANGES.get(sec, {}):
+                _check_range(name, value, RANGES[sec][key])
+            if (sec, key) in _ORDERED or (sec == "location" and isinstance(value, list)):
+                _check_order(name, value)
             cfg[sec][key] = value
 
     # --- consistency
@@ -184,25 +281,26 @@ def validate(raw: dict, base_dir=None) -> dict:
         raise ConfigError("input: give either input.waveforms or input.sds, not both")
     if inp["sds"] and (inp["starttime"] is None or inp["endtime"] is None):
         raise ConfigError("input.sds: an SDS archive needs input.starttime and input.endtime")
+    times = {}
     for key in ("starttime", "endtime"):
         if inp[key] is not None:
             from obspy import UTCDateTime
 
             try:
-                UTCDateTime(inp[key])
+                times[key] = UTCDateTime(inp[key])
             except Exception:
                 raise ConfigError(f"input.{key}: not a time: {inp[key]!r}") from None
+    if len(times) == 2 and not times["endtime"] > times["starttime"]:
+        raise ConfigError(
+            f"input.endtime: must be after input.starttime ({inp['endtime']} <= {inp['starttime']})"
+        )
     m = cfg["model"]
     if m["path"] is not None and (m["vp"] is not None or m["vs"] is not None):
         raise ConfigError("model: give model.path or model.vp and model.vs, not both")
     if (m["vp"] is None) != (m["vs"] is None):
         raise ConfigError("model: a homogeneous model needs both model.vp and model.vs")
-    for name, value in (("picking.batch_size", cfg["picking"]["batch_size"]),):
-        if value < 1:
-            raise ConfigError(f"{name}: must be at least 1, got {value}")
-    for name in ("spacing_km", "margin_km", "pre_s", "post_s"):
-        if cfg["location"][name] < 0 or (name == "spacing_km" and cfg["location"][name] == 0):
-            raise ConfigError(f"location.{name}: must be positive, got {cfg['location'][name]}")
+    if m["vp"] is not None and m["vs"] is not None and not m["vs"] < m["vp"]:
+        raise ConfigError(f"model.vs: must be below model.vp, got vs={m['vs']} vp={m['vp']}")
     if isinstance(cfg["location"]["extent"], str) and cfg["location"]["extent"] != "auto":
         raise ConfigError(
             f"location.extent: expected 'auto' or [lat_min, lat_max, lon_min, lon_max], "
@@ -246,6 +344,11 @@ def load(path) -> dict:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"configuration file not found: {path}") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a folder, not a configuration file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise ConfigError(f"{path}: cannot read the configuration file ({reason})") from None
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -45,11 +45,9 @@ class _FileSpan:
 def _index(paths, errors: list[str]) -> list[_FileSpan]:
     out = []
     for path in paths:
-        try:
-            st = obspy.read(str(path), headonly=True)
-        except Exception as exc:  # noqa: BLE001 - ObsPy raises many types for corrupt files
-            errors.append(f"{path}: cannot read waveform file ({type(exc).__name__}: {exc})")
-            continue
+        # ObsPy's warnings (damaged records, undecodable codes) become messages naming the file
+        st, messages = wio.read_waveform_files([path], headonly=True)
+        errors.extend(messages)
         for tr in st:
             s = tr.stats
             out.append(

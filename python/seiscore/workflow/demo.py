@@ -18,6 +18,7 @@ import obspy
 from .. import synthetic
 from ..containers import Stations
 from ..exceptions import InputError
+from ..io.atomic import atomic_path
 
 __all__ = ["compare", "make_scenario", "run_demo", "synthetic_waveforms", "write_stationxml"]
 
@@ -303,8 +304,11 @@ def plot_comparison(path, stations_file, events, truth) -> Path:
     ax2.set(xlabel="longitude (°)", ylabel="depth (km)", title="depth section")
     fig.tight_layout()
     path = Path(path)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    try:
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, dpi=100, format=path.suffix.lstrip(".") or "png")
+    finally:
+        plt.close(fig)
     return path
 
 

@@ -28,6 +28,7 @@ from ..containers import Grid3D, Locations, Stations
 from ..exceptions import InputError
 from ..io import stations as sio
 from ..io import waveforms as wio
+from ..io.atomic import atomic_path
 from ..io.catalog import locations_to_catalog, write_locations_csv
 
 __all__ = ["LocateJobResult", "run_locate_job"]
@@ -227,18 +228,22 @@ def _write_outputs(result: LocateJobResult, out_dir: Path) -> None:
     """events.csv, events.xml (QuakeML) and coalescence.npz."""
     locs, coa = result.locations, result.coalescence
     out_dir.mkdir(parents=True, exist_ok=True)
-    result.outputs.append(write_locations_csv(locs, out_dir / "events.csv"))
+    with atomic_path(out_dir / "events.csv") as tmp:
+        write_locations_csv(locs, tmp)
+    result.outputs.append(out_dir / "events.csv")
     qml = out_dir / "events.xml"
-    locations_to_catalog(locs).write(str(qml), format="QUAKEML")
+    with atomic_path(qml) as tmp:
+        locations_to_catalog(locs).write(str(tmp), format="QUAKEML")
     result.outputs.append(qml)
-    np.savez(
-        out_dir / "coalescence.npz",
-        starttime=str(coa.starttime),
-        sampling_rate=coa.sampling_rate,
-        max_coa=coa.max_coa,
-        norm_coa=coa.norm_coa,
-        max_node=coa.max_node,
-    )
+    with atomic_path(out_dir / "coalescence.npz") as tmp:
+        np.savez(
+            tmp,
+            starttime=str(coa.starttime),
+            sampling_rate=coa.sampling_rate,
+            max_coa=coa.max_coa,
+            norm_coa=coa.norm_coa,
+            max_node=coa.max_node,
+        )
     result.outputs.append(out_dir / "coalescence.npz")
 
 

@@ -17,9 +17,11 @@ import obspy
 
 from .. import picking
 from ..containers import Picks
-from ..exceptions import InputError
+from ..exceptions import ConfigError, InputError
 from ..io import catalog
 from ..io import waveforms as wio
+from ..io.atomic import atomic_path, prepare_output_dir
+from ..io.quality import screen_for_model
 from ..models import Model, load_model
 
 
@@ -37,23 +39,17 @@ def _station_key(tr) -> str:
 
 
 def _index_files(paths, errors: list[str]):
-    """station id → (files, earliest start, latest end), from headers only."""
+    """station id → (files, earliest start, latest end), from headers only; unreadable or
+    damaged files go to ``errors``, named."""
     index: dict[str, list] = defaultdict(lambda: [set(), None, None])
-    for path in paths:
-        try:
-            st = obspy.read(str(path), headonly=True)
-        except Exception as exc:  # ObsPy raises many types for corrupt files
-            errors.append(f"{path}: cannot read waveform file ({type(exc).__name__}: {exc})")
-            continue
-        if len(st) == 0:
-            errors.append(f"{path}: no traces")
-            continue
-        for tr in st:
-            entry = index[_station_key(tr)]
-            entry[0].add(Path(path))
-            t0, t1 = tr.stats.starttime, tr.stats.endtime
-            entry[1] = t0 if entry[1] is None else min(entry[1], t0)
-            entry[2] = t1 if entry[2] is None else max(entry[2], t1)
+    st, messages = wio.read_waveform_files(paths, headonly=True)
+    errors.extend(messages)
+    for tr in st:
+        entry = index[_station_key(tr)]
+        entry[0].add(Path(tr.stats._source))
+        t0, t1 = tr.stats.starttime, tr.stats.endtime
+        entry[1] = t0 if entry[1] is None else min(entry[1], t0)
+        entry[2] = t1 if entry[2] is None else max(entry[2], t1)
     return index
 
 
@@ -86,6 +82,11 @@ def run_pick_job(
     """
     from tqdm.auto import tqdm
 
+    _check_output_file(output, "--output")
+    if quakeml is not None:
+        _check_output_file(quakeml, "--quakeml")
+    if plot_dir is not None:
+        prepare_output_dir(plot_dir, "--plot")
     if isinstance(model, (str, Path)) and not isinstance(model, Model):
         model = load_model(str(model), card=card, device=device, threads=threads)
     result = PickJobResult(picks=Picks.empty())
@@ -114,6 +115,14 @@ def run_pick_job(
             result.errors.append(f"{sid} {d0.date}: {exc}")
     _write_picks(result, tables, output, quakeml)
     return result
+
+
+def _check_output_file(path, option: str) -> None:
+    """Before any work: ``path`` can be written (its folder is created when missing)."""
+    path = Path(path)
+    if path.is_dir():
+        raise ConfigError(f"{option}: {path} is a folder; give a file name")
+    prepare_output_dir(path.parent, f"{option} {path}: its folder")
 
 
 # the steps of run_pick_job; a task is (station id, day start, day end, reader), where
@@ -195,9 +204,12 @@ def _pick_station_day(
             result.errors.append(e)
     if len(st) == 0:
         return None
+    card = model.card
     items, msgs = wio.to_waveforms(
-        st, sampling_rate=model.card.sampling_rate, components=model.card.channel_order
+        st, sampling_rate=card.sampling_rate, components=card.channel_order
     )
+    items, screened = screen_for_model(items, st, card)
+    msgs += screened
     result.messages.extend(msgs)
     if not items:
         result.errors.append(f"{sid}: no usable data for {d0.date} ({'; '.join(msgs) or 'empty'})")
@@ -218,10 +230,11 @@ def _pick_station_day(
 def _plot_day(items, anns, picks: Picks, d0, plot_dir: Path, result) -> None:
     from ..plot import plot_picks
 
-    plot_dir.mkdir(parents=True, exist_ok=True)
     for w, ann in zip(items, anns, strict=False):
-        name = f"{w.id}.{w.band}_{d0.strftime('%Y%m%d')}.png"
-        result.outputs.append(plot_picks(w, ann, picks, plot_dir / name))
+        path = plot_dir / f"{w.id}.{w.band}_{d0.strftime('%Y%m%d')}.png"
+        with atomic_path(path) as tmp:
+            plot_picks(w, ann, picks, tmp)
+        result.outputs.append(path)
 
 
 def _write_picks(result: PickJobResult, tables: list[Picks], output, quakeml) -> None:
@@ -230,9 +243,13 @@ def _write_picks(result: PickJobResult, tables: list[Picks], output, quakeml) ->
     result.picks = Picks.concatenate(tables)
     order = np.lexsort((result.picks.time, result.picks.station, result.picks.network))
     result.picks = result.picks.select(order)
-    result.outputs.insert(0, catalog.write_picks_csv(result.picks, output))
+    with atomic_path(output) as tmp:
+        catalog.write_picks_csv(result.picks, tmp)
+    result.outputs.insert(0, Path(output))
     if quakeml is not None:
-        result.outputs.insert(1, catalog.write_picks_quakeml(result.picks, quakeml))
+        with atomic_path(quakeml) as tmp:
+            catalog.write_picks_quakeml(result.picks, tmp)
+        result.outputs.insert(1, Path(quakeml))
 
 
 DEMO_DIR = Path(__file__).resolve().parents[1] / "data" / "demo"

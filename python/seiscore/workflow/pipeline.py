@@ -7,20 +7,30 @@ The one module that composes several stages:
    ``<output>/probs/<NET.STA.LOC>_<YYYYMMDD>.npz``; the CSV is written last (atomically), so a
    task whose CSV exists is finished and a rerun skips it. With a ``dask.distributed.Client``
    the tasks are submitted to the cluster; either way the picks are then read back from the
-   per-task files in a fixed order, so the result does not depend on where tasks ran.
+   per-task files in a fixed order, so the result does not depend on where tasks ran. A
+   station-day without usable data (a missing SDS day, unreadable or damaged files, records
+   all gaps, too short or sampled too slowly) writes nothing and gives notes naming the file
+   or station; the other station-days go on, and a rerun tries it again.
 2. **associate** — :func:`seiscore.association.associate` on all picks.
 3. **relocate** — per associated event, the stored probabilities of a window around its origin
    time are migrated over a 3-D grid (:func:`seiscore.location.locate`): sub-grid hypocentre,
    origin time and uncertainty.
 4. **catalogue** — ``events.xml`` (QuakeML: origins, picks, arrivals), ``events.csv``,
-   ``picks.csv`` (with ``event_id``), ``map.png`` and ``summary.json``.
+   ``picks.csv`` (with ``event_id``), ``map.png`` and ``summary.json`` (with every note of the
+   run and counts of what was left out).
+
+Every file is written atomically (:mod:`seiscore.io.atomic`): a failed or killed write leaves
+the previous file, never a partial one.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import re
 import time as _time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,7 +46,9 @@ from ..exceptions import ConfigError, InputError
 from ..io import catalog
 from ..io import stations as sio
 from ..io import waveforms as wio
+from ..io.atomic import WriteError, atomic_path, prepare_output_dir, write_text
 from ..io.catalog import locations_to_catalog
+from ..io.quality import screen_for_model
 from ..location import make_grid
 from . import config as cfgmod
 
@@ -71,70 +83,63 @@ def _task_name(sid: str, day) -> str:
     return f"{sid}_{day.strftime('%Y%m%d')}"
 
 
+def _task(sid: str, d0, d1, **source) -> dict:
+    return {"name": _task_name(sid, d0), "sid": sid, "start": str(d0), "end": str(d1), **source}
+
+
 def plan_tasks(cfg: dict) -> tuple[list[dict], list[str]]:
     """Station-day tasks from ``[input]``: dicts with ``name, sid, start, end`` and either
-    ``files`` or ``sds``. Returns (tasks, errors about unreadable files)."""
+    ``files`` or ``sds``. Returns (tasks, messages about unreadable or damaged files)."""
     inp = cfg["input"]
     t_start = obspy.UTCDateTime(inp["starttime"]) if inp["starttime"] else None
     t_end = obspy.UTCDateTime(inp["endtime"]) if inp["endtime"] else None
-    tasks, errors = [], []
     if inp["sds"]:
-        root = Path(inp["sds"])
-        if not root.is_dir():
-            raise InputError(f"input.sds: SDS archive not found: {root}")
-        from obspy.clients.filesystem.sds import Client
+        return _plan_sds(Path(inp["sds"]), t_start, t_end), []
+    return _plan_files(inp["waveforms"], t_start, t_end)
 
-        nslc = sorted({(n, s, lc) for n, s, lc, _ in Client(str(root)).get_all_nslc()})
-        if not nslc:
-            raise InputError(
-                f"input.sds: {root}: no SDS data (expected YEAR/NET/STA/CHAN.D/ files)"
-            )
-        for n, s, lc in nslc:
-            sid = f"{n}.{s}.{lc}"
-            for d0, d1 in wio.iter_days(t_start, t_end):
-                tasks.append(
-                    {
-                        "name": _task_name(sid, d0),
-                        "sid": sid,
-                        "start": str(d0),
-                        "end": str(d1),
-                        "sds": str(root),
-                    }
-                )
-        return tasks, errors
-    paths = wio.find_waveform_files(inp["waveforms"])
+
+def _plan_sds(root: Path, t_start, t_end) -> list[dict]:
+    """One task per station of the archive and day of [t_start, t_end]; a station-day without
+    data is found out (and reported) by its task, so that the other days still run."""
+    if not root.is_dir():
+        raise InputError(f"input.sds: SDS archive not found: {root}")
+    from obspy.clients.filesystem.sds import Client
+
+    nslc = sorted({(n, s, lc) for n, s, lc, _ in Client(str(root)).get_all_nslc()})
+    if not nslc:
+        raise InputError(f"input.sds: {root}: no SDS data (expected YEAR/NET/STA/CHAN.D/ files)")
+    tasks = []
+    for n, s, lc in nslc:
+        sid = f"{n}.{s}.{lc}"
+        for d0, d1 in wio.iter_days(t_start, t_end):
+            tasks.append(_task(sid, d0, d1, sds=str(root)))
+    return tasks
+
+
+def _plan_files(inputs, t_start, t_end) -> tuple[list[dict], list[str]]:
+    """One task per station and day that its files cover (headers only); unreadable files
+    give messages naming them."""
+    paths = wio.find_waveform_files(inputs)
+    st, errors = wio.read_waveform_files(paths, headonly=True)
     index: dict[str, list] = {}
-    for path in paths:
-        try:
-            st = obspy.read(str(path), headonly=True)
-        except Exception as exc:  # ObsPy raises many types for corrupt files
-            errors.append(f"{path}: cannot read waveform file ({type(exc).__name__}: {exc})")
-            continue
-        for tr in st:
-            sid = f"{tr.stats.network}.{tr.stats.station}.{tr.stats.location}"
-            e = index.setdefault(sid, [set(), tr.stats.starttime, tr.stats.endtime])
-            e[0].add(str(path))
-            e[1], e[2] = min(e[1], tr.stats.starttime), max(e[2], tr.stats.endtime)
+    for tr in st:
+        sid = f"{tr.stats.network}.{tr.stats.station}.{tr.stats.location}"
+        e = index.setdefault(sid, [set(), tr.stats.starttime, tr.stats.endtime])
+        e[0].add(tr.stats._source)
+        e[1], e[2] = min(e[1], tr.stats.starttime), max(e[2], tr.stats.endtime)
     if not index:
         raise InputError(
             "input.waveforms: no readable waveform data:\n  "
             + "\n  ".join(errors or map(str, paths))
         )
+    tasks = []
     for sid, (files, t0, t1) in sorted(index.items()):
         a = max(t0, t_start) if t_start is not None else t0
         b = min(t1, t_end) if t_end is not None else t1
         if b <= a:
             continue
         for d0, d1 in wio.iter_days(a, b):
-            tasks.append(
-                {
-                    "name": _task_name(sid, d0),
-                    "sid": sid,
-                    "start": str(d0),
-                    "end": str(d1),
-                    "files": sorted(files),
-                }
-            )
+            tasks.append(_task(sid, d0, d1, files=sorted(files)))
     return tasks, errors
 
 
@@ -142,60 +147,94 @@ def _task_paths(out_dir: Path, name: str) -> tuple[Path, Path]:
     return out_dir / "picks" / f"{name}.csv", out_dir / "probs" / f"{name}.npz"
 
 
-def pick_task(task: dict, picking_cfg: dict, out_dir: str) -> dict:
-    """Run one station-day task (module-level, so Dask can ship it). Returns a status dict:
-    ``name``, ``status`` (``"done"``, ``"skipped"``, ``"empty"``), ``n_picks``, ``errors``."""
-    out = Path(out_dir)
-    csv_path, npz_path = _task_paths(out, task["name"])
-    if csv_path.exists():
-        return {"name": task["name"], "status": "skipped", "n_picks": None, "errors": []}
-    model = _model(picking_cfg["model"], picking_cfg["threads"])
-    margin = float(picking_cfg["margin_s"])
+def _notes_path(out_dir: Path, name: str) -> Path:
+    return out_dir / "picks" / f"{name}.notes.json"
+
+
+def _read_task_data(task: dict, margin: float, card) -> tuple[list, list[str]]:
+    """The task's station-day (with ``margin`` seconds on both sides) as the model's
+    waveforms, and the notes about its data (unreadable or damaged files, missing day,
+    components, stations left out). An empty list: nothing to pick."""
     d0, d1 = obspy.UTCDateTime(task["start"]), obspy.UTCDateTime(task["end"])
     net, sta, lc = task["sid"].split(".")
-    errors: list[str] = []
+    notes: list[str] = []
     if "sds" in task:
-        st = wio.read_sds(
-            task["sds"], d0 - margin, d1 + margin, network=net, station=sta, location=lc
-        )
+        try:
+            st = wio.read_sds(
+                task["sds"], d0 - margin, d1 + margin, network=net, station=sta, location=lc
+            )
+        except InputError as exc:
+            return [], [f"{task['sid']} {d0.date}: no data, station-day skipped ({exc})"]
     else:
         st, errs = wio.read_waveform_files(
             task["files"], starttime=d0 - margin, endtime=d1 + margin
         )
-        errors.extend(errs)
+        notes.extend(errs)
         st = st.select(network=net, station=sta, location=lc)
-    picks = Picks.empty()
-    items = []
-    if len(st):
-        items, msgs = wio.to_waveforms(
-            st, sampling_rate=model.card.sampling_rate, components=model.card.channel_order
+    if not len(st):
+        notes.append(f"{task['sid']} {d0.date}: no data in this station-day, nothing to pick")
+        return [], notes
+    items, msgs = wio.to_waveforms(
+        st, sampling_rate=card.sampling_rate, components=card.channel_order
+    )
+    items, screened = screen_for_model(items, st, card)
+    notes.extend(f"{d0.date} {m}" for m in [*msgs, *screened])
+    if len(items) > 1:
+        notes.append(
+            f"{task['sid']} {d0.date}: several bands {[w.band for w in items]}; "
+            f"using {items[0].band}"
         )
-        if len(items) > 1:
-            errors.append(
-                f"{task['sid']}: several bands {[w.band for w in items]}; using {items[0].band}"
-            )
-            items = items[:1]
-    status = "empty"
-    (out / "picks").mkdir(parents=True, exist_ok=True)
-    (out / "probs").mkdir(parents=True, exist_ok=True)
-    if items:
-        height = {}
-        if picking_cfg["p_threshold"] is not None:
-            height["P"] = picking_cfg["p_threshold"]
-        if picking_cfg["s_threshold"] is not None:
-            height["S"] = picking_cfg["s_threshold"]
-        anns = picking.annotate(items, model, batch_size=picking_cfg["batch_size"])
-        picks = picking.pick(
-            items,
-            model,
-            height=height or None,
-            distance_s=picking_cfg["min_distance_s"],
-            annotations=anns,
-        )
-        lo, hi = np.datetime64(d0.ns, "ns"), np.datetime64(d1.ns, "ns")
-        picks = picks.select((picks.time >= lo) & (picks.time < hi))
-        a = anns[0]
-        tmp = npz_path.with_suffix(".tmp.npz")
+        items = items[:1]
+    return items, notes
+
+
+def _pick_items(items, model, picking_cfg: dict, task: dict):
+    """(picks inside the task's day, the first waveform's annotations)."""
+    height = {}
+    if picking_cfg["p_threshold"] is not None:
+        height["P"] = picking_cfg["p_threshold"]
+    if picking_cfg["s_threshold"] is not None:
+        height["S"] = picking_cfg["s_threshold"]
+    anns = picking.annotate(items, model, batch_size=picking_cfg["batch_size"])
+    picks = picking.pick(
+        items,
+        model,
+        height=height or None,
+        distance_s=picking_cfg["min_distance_s"],
+        annotations=anns,
+    )
+    d0, d1 = obspy.UTCDateTime(task["start"]), obspy.UTCDateTime(task["end"])
+    lo, hi = np.datetime64(d0.ns, "ns"), np.datetime64(d1.ns, "ns")
+    return picks.select((picks.time >= lo) & (picks.time < hi)), anns[0]
+
+
+def pick_task(task: dict, picking_cfg: dict, out_dir: str) -> dict:
+    """Run one station-day task (module-level, so Dask can ship it). Returns a status dict:
+    ``name``, ``status`` (``"done"``; ``"skipped"``: its picks file exists; ``"no_data"``:
+    nothing usable, or ``"failed"``: the picker refused the data — no file written then, so
+    that a rerun tries again), ``n_picks``, ``notes``.
+
+    Every file is written atomically; the picks CSV comes last and marks the task finished
+    (the notes, when any, are kept beside it so that a rerun reports them again)."""
+    out = Path(out_dir)
+    csv_path, npz_path = _task_paths(out, task["name"])
+    notes_path = _notes_path(out, task["name"])
+    if csv_path.exists():
+        try:
+            notes = json.loads(notes_path.read_text()) if notes_path.exists() else []
+        except (OSError, ValueError) as exc:
+            notes = [f"{notes_path}: notes of the earlier run unreadable ({exc})"]
+        return {"name": task["name"], "status": "skipped", "n_picks": None, "notes": notes}
+    model = _model(picking_cfg["model"], picking_cfg["threads"])
+    items, notes = _read_task_data(task, float(picking_cfg["margin_s"]), model.card)
+    if not items:
+        return {"name": task["name"], "status": "no_data", "n_picks": 0, "notes": notes}
+    try:
+        picks, a = _pick_items(items, model, picking_cfg, task)
+    except InputError as exc:  # data the picker refuses: this station-day only
+        notes.append(f"{task['sid']} {task['start'][:10]}: station-day not picked ({exc})")
+        return {"name": task["name"], "status": "failed", "n_picks": 0, "notes": notes}
+    with atomic_path(npz_path) as tmp:
         np.savez(
             tmp,
             prob=a.prob.astype(np.float16),
@@ -205,33 +244,49 @@ def pick_task(task: dict, picking_cfg: dict, out_dir: str) -> dict:
             band=a.band,
             model=a.model,
         )
-        os.replace(tmp, npz_path)
-        status = "done"
-    tmp = csv_path.with_suffix(".tmp")
-    catalog.write_picks_csv(picks, tmp)
-    os.replace(tmp, csv_path)
-    return {"name": task["name"], "status": status, "n_picks": len(picks), "errors": errors}
+    if notes:
+        write_text(notes_path, json.dumps(notes, indent=1))
+    else:
+        notes_path.unlink(missing_ok=True)
+    with atomic_path(csv_path) as tmp:
+        catalog.write_picks_csv(picks, tmp)
+    return {"name": task["name"], "status": "done", "n_picks": len(picks), "notes": notes}
 
 
-def _run_tasks(tasks, cfg, out_dir: Path, client):
-    args = (cfg["picking"], str(out_dir))
-    if client is None:
-        return [pick_task(t, *args) for t in tasks]
-    futures = client.map(
-        pick_task,
-        tasks,
-        picking_cfg=cfg["picking"],
-        out_dir=str(out_dir),
-        key=[f"pick-{t['name']}" for t in tasks],
-        pure=False,
-    )
-    return client.gather(futures)
+def _run_tasks(tasks, cfg, out_dir: Path, client) -> list[dict]:
+    """Status of every task, in task order. Tasks whose picks file exists before the run are
+    "skipped" without being submitted; a submitted task is never reported as skipped (Dask may
+    run a task twice, the second run then finds the first one's file)."""
+    statuses: dict[str, dict] = {}
+    todo = []
+    for t in tasks:
+        if _task_paths(out_dir, t["name"])[0].exists():
+            statuses[t["name"]] = pick_task(t, cfg["picking"], str(out_dir))
+        else:
+            todo.append(t)
+    if client is None or not todo:
+        ran = [pick_task(t, cfg["picking"], str(out_dir)) for t in todo]
+    else:
+        futures = client.map(
+            pick_task,
+            todo,
+            picking_cfg=cfg["picking"],
+            out_dir=str(out_dir),
+            key=[f"pick-{t['name']}-{uuid.uuid4().hex[:8]}" for t in todo],
+            pure=False,
+        )
+        ran = client.gather(futures)
+    for s in ran:
+        statuses[s["name"]] = s | ({"status": "done"} if s["status"] == "skipped" else {})
+    return [statuses[t["name"]] for t in tasks]
 
 
 def _read_task_picks(tasks, out_dir: Path) -> Picks:
     tables = []
     for t in tasks:
         csv_path, _ = _task_paths(out_dir, t["name"])
+        if not csv_path.exists():  # a station-day without data: nothing was written
+            continue
         if csv_path.stat().st_size and len(csv_path.read_text().splitlines()) > 1:
             tables.append(catalog.read_picks_csv(csv_path))
     picks = Picks.concatenate(tables)
@@ -251,59 +306,94 @@ def _velocity(cfg):
     return ttm.VelocityModel.homogeneous(m["vp"], m["vs"])
 
 
-def _load_probs(tasks, out_dir: Path, stations: Stations) -> dict[str, list[Annotations]]:
-    """station id → the stored probability traces of its station-days."""
-    out: dict[str, list[Annotations]] = {}
+def _load_probs(tasks, out_dir: Path, stations: Stations) -> dict[str, list]:
+    """station id → the stored probability traces of its station-days, each with the day it
+    was picked for: ``(Annotations, day start, day end)``."""
+    out: dict[str, list] = {}
     for t in tasks:
         _, npz_path = _task_paths(out_dir, t["name"])
         if not npz_path.exists():
             continue
         with np.load(npz_path) as z:
             net, sta, lc = t["sid"].split(".")
-            out.setdefault(t["sid"], []).append(
-                Annotations(
-                    net,
-                    sta,
-                    lc,
-                    str(z["band"]),
-                    obspy.UTCDateTime(str(z["starttime"])),
-                    float(z["sampling_rate"]),
-                    tuple(str(p) for p in z["phases"]),
-                    z["prob"],
-                    str(z["model"]),
-                )
+            ann = Annotations(
+                net,
+                sta,
+                lc,
+                str(z["band"]),
+                obspy.UTCDateTime(str(z["starttime"])),
+                float(z["sampling_rate"]),
+                tuple(str(p) for p in z["phases"]),
+                z["prob"],
+                str(z["model"]),
             )
+        day = (obspy.UTCDateTime(t["start"]), obspy.UTCDateTime(t["end"]))
+        out.setdefault(t["sid"], []).append((ann, *day))
     return out
 
 
-def _window(anns: list[Annotations], t0, t1) -> Annotations | None:
-    """The part of a station's probability traces within [t0, t1] (first covering trace)."""
-    for a in anns:
-        fs = a.sampling_rate
-        i0 = int(np.ceil((t0 - a.starttime) * fs))
-        i1 = int(np.floor((t1 - a.starttime) * fs)) + 1
-        i0, i1 = max(i0, 0), min(i1, a.n_samples)
-        if i1 - i0 > 1:
-            prob = a.prob[:, i0:i1].astype(np.float32)
-            return Annotations(
-                a.network,
-                a.station,
-                a.location,
-                a.band,
-                a.starttime + i0 / fs,
-                fs,
-                a.phases,
-                prob,
-                a.model,
-            )
-    return None
+def _cut(a: Annotations, t0, t1) -> Annotations | None:
+    """The part of ``a`` within [t0, t1] (None when under two samples)."""
+    fs = a.sampling_rate
+    i0 = max(int(np.ceil((t0 - a.starttime) * fs - 1e-6)), 0)
+    i1 = min(int(np.floor((t1 - a.starttime) * fs + 1e-6)) + 1, a.n_samples)
+    if i1 - i0 < 2:
+        return None
+    prob = a.prob[:, i0:i1].astype(np.float32)
+    start = a.starttime + i0 / fs
+    return Annotations(a.network, a.station, a.location, a.band, start, fs, a.phases, prob, a.model)
+
+
+def _window(pieces: list, t0, t1) -> list[Annotations]:
+    """A station's probabilities within [t0, t1], from every station-day that has some: each
+    day's own part (an event after midnight needs the next day's task), and the margins its
+    task read beyond the day where no other day covers the window."""
+    own = [_cut(a, max(t0, d0), min(t1, d1)) for a, d0, d1 in pieces if d0 < t1 and d1 > t0]
+    own = [w for w in own if w is not None]
+    covered = sorted((w.starttime, w.starttime + (w.n_samples - 1) / w.sampling_rate) for w in own)
+    extra = []
+    for a, _, _ in pieces:
+        for lo, hi in _gaps(covered, t0, t1):
+            w = _cut(a, lo, hi)
+            if w is not None:
+                extra.append(w)
+    return own + extra
+
+
+def _gaps(covered: list, t0, t1) -> list:
+    """The parts of [t0, t1] outside the sorted intervals ``covered`` (with their ends, so
+    that pieces overlap by a sample and leave no hole)."""
+    gaps, t = [], t0
+    for lo, hi in covered:
+        if lo > t:
+            gaps.append((t, lo))
+        t = max(t, hi)
+    if t < t1:
+        gaps.append((t, t1))
+    return gaps
 
 
 def relocate(
     events, stations: Stations, probs: dict, velocity, lcfg: dict, messages: list[str]
 ) -> Locations:
-    """Migrate the stored probabilities around each event's origin time (see the module doc)."""
-    if len(events) == 0 or not probs:
+    """Migrate the stored probabilities around each event's origin time (see the module doc).
+    An event that cannot be relocated gives a note ``"event ID at TIME: not relocated (...)"``.
+    """
+    if len(events) == 0:
+        return Locations.empty()
+    unknown = sorted(set(probs) - set(stations.ids))
+    if unknown:  # said once here, not once per event by onsets_from_annotations
+        messages.append(
+            f"relocation: probabilities of {len(unknown)} station(s) not in the station table "
+            f"are not used: {', '.join(unknown)}"
+        )
+        probs = {k: v for k, v in probs.items() if k not in set(unknown)}
+    if not probs:
+        for i in range(len(events)):
+            messages.append(
+                f"event {int(events.event_id[i])} at {_utc(events.time[i])}: not relocated "
+                "(no stored probabilities)"
+            )
         return Locations.empty()
     extent = None if lcfg["extent"] == "auto" else tuple(lcfg["extent"])
     grid = make_grid(
@@ -313,7 +403,7 @@ def relocate(
         spacing_km=lcfg["spacing_km"],
         margin_km=lcfg["margin_km"],
     )
-    fs = next(iter(probs.values()))[0].sampling_rate
+    fs = next(iter(probs.values()))[0][0].sampling_rate
     from .. import geo
 
     x, y = geo.project(stations.latitude, stations.longitude, *grid.reference)
@@ -337,10 +427,14 @@ def relocate(
     search = 2.0
     rows = []
     for i in range(len(events)):
-        t = obspy.UTCDateTime(ns=int(events.time[i].astype("datetime64[ns]").astype(np.int64)))
+        t = _utc(events.time[i])
         t0 = t - search - lcfg["pre_s"]
         t1 = t + search + max_tt + lcfg["post_s"]
-        anns = [w for w in (_window(a, t0, t1) for a in probs.values()) if w is not None]
+        anns = [w for pieces in probs.values() for w in _window(pieces, t0, t1)]
+        eid = int(events.event_id[i])
+        if not anns:
+            messages.append(f"event {eid} at {t}: not relocated (no stored probabilities)")
+            continue
         try:
             onsets = loc.onsets_from_annotations(anns, stations)
             one = loc.locate(
@@ -355,7 +449,9 @@ def relocate(
                 workers=lcfg["workers"],
             )
         except InputError as exc:
-            messages.append(f"event {int(events.event_id[i])}: not relocated ({exc})")
+            # locate() saw this one event as its event 0: say which event it is instead
+            reason = re.sub(r"^event 0 at \S+: ", "", str(exc))
+            messages.append(f"event {eid} at {t}: not relocated ({reason})")
             continue
         one.event_id[:] = events.event_id[i]
         rows.append(one)
@@ -493,8 +589,11 @@ def plot_map(path, stations: Stations, events_df) -> Path:
     ax.legend(loc="best", fontsize=8)
     path = Path(path)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    try:
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, dpi=100, format=path.suffix.lstrip(".") or "png")
+    finally:
+        plt.close(fig)
     return path
 
 
@@ -503,22 +602,30 @@ def plot_map(path, stations: Stations, events_df) -> Path:
 
 def run(config, client=None, *, progress: bool = False) -> PipelineResult:
     """Run the pipeline. ``config``: a path to a TOML file or a dict (validated either way).
-    ``client``: a ``dask.distributed.Client`` for the picking tasks (default: run here)."""
+    ``client``: a ``dask.distributed.Client`` for the picking tasks (default: run here).
+
+    The output folder is checked to be writable before any work. Problems with single files,
+    stations or station-days do not stop the run: they are in ``messages`` (and ``notes`` of
+    ``summary.json``), counted in the summary. A write that fails mid-run raises
+    :class:`~seiscore.io.atomic.WriteError` naming the file; the finished station-day tasks
+    stay in the output folder and a rerun continues from them."""
     cfg = _load_config(config)
-    out_dir = Path(cfg["output"]["directory"])
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = prepare_output_dir(Path(cfg["output"]["directory"]).resolve(), "output.directory")
+    for sub in ("picks", "probs"):
+        prepare_output_dir(out_dir / sub, f"output.directory ({sub}/)")
     messages: list[str] = []
     timings: dict[str, float] = {}
 
-    stations = sio.read_stations(cfg["stations"]["path"])
+    stations = sio.read_stations(cfg["stations"]["path"], messages=messages)
     velocity = _velocity(cfg)
 
     t = _time.perf_counter()
-    tasks, errors = plan_tasks(cfg)
-    messages.extend(errors)
-    statuses = _run_tasks(tasks, cfg, out_dir, client)
+    tasks, file_errors = plan_tasks(cfg)
+    messages.extend(file_errors)
+    with _rerun_hint(out_dir):
+        statuses = _run_tasks(tasks, cfg, out_dir, client)
     for s in statuses:
-        messages.extend(s["errors"])
+        messages.extend(s["notes"])
     picks = _read_task_picks(tasks, out_dir)
     timings["pick_s"] = _time.perf_counter() - t
 
@@ -529,6 +636,7 @@ def run(config, client=None, *, progress: bool = False) -> PipelineResult:
         if v is not None
     }
     result = assoc_mod.associate(picks, stations, velocity, **acfg)
+    messages.extend(result.notes)
     timings["associate_s"] = _time.perf_counter() - t
 
     t = _time.perf_counter()
@@ -539,13 +647,14 @@ def run(config, client=None, *, progress: bool = False) -> PipelineResult:
         locs = Locations.empty()
     timings["relocate_s"] = _time.perf_counter() - t
 
+    messages = list(dict.fromkeys(messages))  # a file's problem is told once, not per day
     t = _time.perf_counter()
-    outputs = _write_catalogue(out_dir, result, locs, stations, cfg["output"]["figures"])
-    timings["catalogue_s"] = _time.perf_counter() - t
-
-    summary = _summary(tasks, statuses, picks, result, locs, timings, client)
-    (out_dir / "summary.json").write_text(json.dumps(summary, indent=2))
-    outputs.append(out_dir / "summary.json")
+    with _rerun_hint(out_dir):
+        outputs = _write_catalogue(out_dir, result, locs, stations, cfg["output"]["figures"])
+        timings["catalogue_s"] = _time.perf_counter() - t
+        counts = _counts(tasks, statuses, file_errors, messages)
+        summary = _summary(tasks, statuses, picks, result, locs, timings, client) | counts
+        outputs.append(write_text(out_dir / "summary.json", json.dumps(summary, indent=2)))
     return PipelineResult(
         picks=picks,
         association=result,
@@ -554,6 +663,18 @@ def run(config, client=None, *, progress: bool = False) -> PipelineResult:
         outputs=outputs,
         messages=messages,
     )
+
+
+@contextlib.contextmanager
+def _rerun_hint(out_dir: Path):
+    """A failed write (named by WriteError) also says that the finished work is kept."""
+    try:
+        yield
+    except WriteError as exc:
+        raise WriteError(
+            f"{exc}; the picks of the finished station-days are kept in {out_dir / 'picks'} "
+            "and a rerun continues from them"
+        ) from exc
 
 
 def _load_config(config) -> dict:
@@ -568,24 +689,46 @@ def _load_config(config) -> dict:
 
 
 def _write_catalogue(out_dir: Path, result, locs, stations, figures: bool) -> list[Path]:
-    """events.xml (QuakeML), events.csv, picks.csv and (with ``figures``) map.png."""
-    outputs = []
-    qml = out_dir / "events.xml"
-    build_catalog(result, locs).write(str(qml), format="QUAKEML")
-    outputs.append(qml)
+    """events.xml (QuakeML), events.csv, picks.csv and (with ``figures``) map.png, each
+    written atomically (whole or not at all)."""
+    outputs = [out_dir / "events.xml", out_dir / "events.csv", out_dir / "picks.csv"]
+    with atomic_path(outputs[0]) as tmp:
+        build_catalog(result, locs).write(str(tmp), format="QUAKEML")
     df = events_dataframe(result, locs)
     csv_df = df.copy()
     csv_df["time"] = _iso(df.time.to_numpy("datetime64[ns]"))
     csv_df["assoc_time"] = _iso(df.assoc_time.to_numpy("datetime64[ns]"))
-    csv_df.to_csv(out_dir / "events.csv", index=False, float_format="%.6f")
-    outputs.append(out_dir / "events.csv")
+    with atomic_path(outputs[1]) as tmp:
+        csv_df.to_csv(tmp, index=False, float_format="%.6f")
     pdf = result.picks_dataframe()
     pdf["time"] = _iso(result.picks.time)
-    pdf.to_csv(out_dir / "picks.csv", index=False, float_format="%.6g")
-    outputs.append(out_dir / "picks.csv")
+    with atomic_path(outputs[2]) as tmp:
+        pdf.to_csv(tmp, index=False, float_format="%.6g")
     if figures:
         outputs.append(plot_map(out_dir / "map.png", stations, df))
     return outputs
+
+
+def _counts(tasks, statuses, file_errors: list[str], messages: list[str]) -> dict:
+    """What the run left out, counted, and every note of the run."""
+    files = {f for t in tasks for f in t.get("files", ())}
+    files |= {m.split(": ", 1)[0] for m in file_errors}
+    about_files = [m for m in messages if m.split(": ", 1)[0] in files]
+    return {
+        "n_tasks_no_data": sum(s["status"] == "no_data" for s in statuses),
+        "n_tasks_failed": sum(s["status"] == "failed" for s in statuses),
+        "n_files_unreadable": len({m.split(": ", 1)[0] for m in about_files if _unreadable(m)}),
+        "n_files_damaged": len({m.split(": ", 1)[0] for m in about_files if not _unreadable(m)}),
+        "n_stations_skipped": sum(m.endswith("; skipped") for m in messages),
+        "n_events_not_relocated": sum(": not relocated (" in m for m in messages),
+        "n_notes": len(messages),
+        "notes": messages,
+    }
+
+
+def _unreadable(file_message: str) -> bool:
+    """Whether a message about a file says it could not be read at all (not a warning)."""
+    return ": warning: " not in file_message
 
 
 def _summary(tasks, statuses, picks, result, locs, timings, client) -> dict:
@@ -607,9 +750,23 @@ def _summary(tasks, statuses, picks, result, locs, timings, client) -> dict:
 def format_summary(summary: dict) -> str:
     s = summary
     times = ", ".join(f"{k[:-2]} {v:.1f} s" for k, v in s["time_s"].items())
+    left_out = [
+        f"{s[key]} {what}"
+        for key, what in (
+            ("n_tasks_no_data", "station-days without usable data"),
+            ("n_tasks_failed", "station-days the picker refused"),
+            ("n_files_unreadable", "unreadable files"),
+            ("n_files_damaged", "damaged files"),
+            ("n_stations_skipped", "station records skipped"),
+        )
+        if s.get(key)
+    ]
+    notes = f"; {', '.join(left_out)}" if left_out else ""
+    if s.get("n_notes"):
+        notes += f" ({s['n_notes']} notes, in summary.json)"
     return (
         f"{s['n_picks']} picks ({s['n_p']} P, {s['n_s']} S) from {s['n_tasks']} station-days "
-        f"({s['n_tasks_skipped']} already done); {s['n_events']} events, "
+        f"({s['n_tasks_skipped']} already done){notes}; {s['n_events']} events, "
         f"{s['n_relocated']} relocated; "
         f"{times}"
     )
