@@ -21,11 +21,13 @@ stations with P and S, "found" = >= 60 % of its picks in one predicted event):
 * ``italy``: the real day of PhaseNet picks in ``shared/data/real_italy`` (57 stations, its 1-D
   model ``itvel.nd``), seiscore only: events found and time, tables built included.
 
-The peers run in their own environment (``PEERS_PYTHON``, default ``/work/venv-peers/bin/python``;
-pyocto 0.2.2 needs numpy < 2) through ``bench/peers/association_peers.py`` on the catalogue saved
-as .npz; their time is that of their association call alone, as seiscore's is that of
-``associate()``. All use 2 threads and the same minimum pick counts. PyOcto and GaMMA run with
-the settings of PyOcto's own benchmark for this box (``configs/associator/*_shallow.yaml``);
+The peers run in their own environment (``PEERS_PYTHON``, default ``/work/peers-venv/bin/python``
+or ``/work/venv-peers/bin/python``, whichever exists; made with ``python3.11 -m venv
+/work/peers-venv && /work/peers-venv/bin/pip install pyocto==0.2.2 'numpy<2' pandas``, plus
+``gmma`` for GaMMA; pyocto 0.2.2 needs numpy < 2) through ``bench/peers/association_peers.py`` on
+the catalogue saved as .npz; their time is that of their association call alone, as seiscore's is
+that of ``associate()``. All use 2 threads and the same minimum pick counts. PyOcto and GaMMA run
+with the settings of PyOcto's own benchmark for this box (``configs/associator/*_shallow.yaml``);
 PyOcto additionally with its tolerances matched to the 0.1 s noise (``pyocto-tight``).
 A peer that is not installed is skipped.
 """
@@ -47,7 +49,19 @@ from seiscore.association import associate
 from seiscore.containers import TravelTimeTable
 
 HERE = Path(__file__).resolve().parent
-PEERS_PYTHON = os.environ.get("PEERS_PYTHON", "/work/venv-peers/bin/python")
+# the peers' venv: python3.11 -m venv /work/peers-venv &&
+#   /work/peers-venv/bin/pip install pyocto==0.2.2 'numpy<2' pandas   (GaMMA: pip install gmma)
+PEERS_PYTHON = os.environ.get(
+    "PEERS_PYTHON",
+    next(
+        (
+            p
+            for p in ("/work/peers-venv/bin/python", "/work/venv-peers/bin/python")
+            if Path(p).exists()
+        ),
+        "/work/peers-venv/bin/python",
+    ),
+)
 THREADS = 2
 VP, VS = 6.3, 3.7
 BOX = dict(xlim=(-100.0, 100.0), ylim=(-100.0, 100.0), zlim=(0.0, 30.0))

@@ -44,17 +44,24 @@ A::StationArrays station_arrays(const py::array& x, const py::array& y, const py
   return S;
 }
 
+// times[2, n_depth, n_distance] (one table) or [n_tables, 2, n_depth, n_distance] (one per
+// station_table entry).
 A::Table table_arrays(const py::array& times, const py::tuple& axes) {
   require_dtype<float>(times, "times");
-  require_ndim(times, 3, "times", "[2 (P, S), n_depth, n_distance]");
-  if (times.shape(0) != 2 || !(times.flags() & py::array::c_style)) {
-    throw py::value_error("times: expected a C-contiguous [2, n_depth, n_distance] array (P and S)");
+  if (times.ndim() != 3 && times.ndim() != 4) {
+    throw py::value_error("times: expected 3 dimensions [2 (P, S), n_depth, n_distance] or 4 "
+                          "[n_tables, 2, n_depth, n_distance], got " + std::to_string(times.ndim()));
+  }
+  const py::ssize_t lead = times.ndim() - 3;
+  if (times.shape(lead) != 2 || !(times.flags() & py::array::c_style) || (lead == 1 && times.shape(0) < 1)) {
+    throw py::value_error("times: expected a C-contiguous [(n_tables,) 2, n_depth, n_distance] array (P and S)");
   }
   if (axes.size() != 4) throw py::value_error("axes: expected (depth0_km, ddepth_km, distance0_km, ddistance_km)");
   A::Table T;
   T.times = static_cast<const float*>(times.data());
-  T.n_depth = times.shape(1);
-  T.n_distance = times.shape(2);
+  T.n_tables = lead == 1 ? times.shape(0) : 1;
+  T.n_depth = times.shape(lead + 1);
+  T.n_distance = times.shape(lead + 2);
   T.depth0_km = cast_arg<double>(axes[0], "axes[0]");
   T.ddepth_km = cast_arg<double>(axes[1], "axes[1]");
   T.distance0_km = cast_arg<double>(axes[2], "axes[2]");
@@ -62,12 +69,20 @@ A::Table table_arrays(const py::array& times, const py::tuple& axes) {
   return T;
 }
 
+// The station -> table index column (None: every station uses table 0).
+void station_tables(A::Table* T, const py::object& station_table, py::ssize_t n_stations) {
+  if (station_table.is_none()) return;
+  const py::array a = py::array::ensure(station_table);
+  if (!a) throw py::type_error("station_table: expected an int32 array or None");
+  T->station_table = vector_arg<std::int32_t>(a, n_stations, "station_table");
+}
+
 A::Config config_from(const py::dict& d) {
   A::Config C;
   static const std::set<std::string> known = {
       "x_min_km", "x_max_km", "y_min_km",  "y_max_km",  "z_min_km",    "z_max_km",   "cell_km",
       "cell_depth_km", "tolerance_s", "tolerance_fraction", "max_distance_km", "min_pick_fraction", "min_picks", "min_p",
-      "min_s",   "min_p_and_s", "max_rms_s", "block_s", "bin_s", "workers"};
+      "min_s",   "min_p_and_s", "max_rms_s", "min_significance", "block_s", "bin_s", "workers"};
   for (const auto& item : d) {
     const auto key = cast_arg<std::string>(item.first, "config key");
     if (!known.count(key)) throw py::value_error("config: unknown key '" + key + "'");
@@ -95,6 +110,7 @@ A::Config config_from(const py::dict& d) {
   integer("min_s", C.min_s);
   integer("min_p_and_s", C.min_p_and_s);
   num("max_rms_s", C.max_rms_s);
+  num("min_significance", C.min_significance);
   num("block_s", C.block_s);
   num("bin_s", C.bin_s);
   integer("workers", C.workers);
@@ -110,10 +126,11 @@ void bind_association(py::module_& parent) {
       "associate",
       [](const py::array& station, const py::array& phase, const py::array& time, const py::array& weight,
          const py::array& x_km, const py::array& y_km, const py::array& delay, const py::array& times,
-         const py::tuple& axes, const py::dict& config) {
+         const py::tuple& axes, const py::dict& config, const py::object& station_table) {
         const auto P = pick_arrays(station, phase, time, weight);
         const auto S = station_arrays(x_km, y_km, delay);
-        const auto T = table_arrays(times, axes);
+        auto T = table_arrays(times, axes);
+        station_tables(&T, station_table, S.n);
         const auto C = config_from(config);
         A::Result r;
         {
@@ -129,6 +146,7 @@ void bind_association(py::module_& parent) {
         out["n_s"] = to_numpy(std::move(r.n_s));
         out["rms_s"] = to_numpy(std::move(r.rms_s));
         out["score"] = to_numpy(std::move(r.score));
+        out["significance"] = to_numpy(std::move(r.significance));
         out["pick_event"] = to_numpy(std::move(r.pick_event));
         out["pick_residual_s"] = to_numpy(std::move(r.pick_residual_s));
         out["n_blocks"] = r.n_blocks;
@@ -139,17 +157,18 @@ void bind_association(py::module_& parent) {
         return out;
       },
       py::arg("station"), py::arg("phase"), py::arg("time"), py::arg("weight"), py::arg("x_km"), py::arg("y_km"),
-      py::arg("delay"), py::arg("times"), py::arg("axes"), py::arg("config"),
+      py::arg("delay"), py::arg("times"), py::arg("axes"), py::arg("config"), py::arg("station_table") = py::none(),
       "Events and per-pick assignments (see cpp/seiscore/association/grid_search.hpp).");
 
   m.def(
       "score_origins",
       [](const py::array& station, const py::array& phase, const py::array& time, const py::array& weight,
          const py::array& x_km, const py::array& y_km, const py::array& delay, const py::array& times,
-         const py::tuple& axes, const py::dict& config, const py::array& origins) {
+         const py::tuple& axes, const py::dict& config, const py::array& origins, const py::object& station_table) {
         const auto P = pick_arrays(station, phase, time, weight);
         const auto S = station_arrays(x_km, y_km, delay);
-        const auto T = table_arrays(times, axes);
+        auto T = table_arrays(times, axes);
+        station_tables(&T, station_table, S.n);
         const auto C = config_from(config);
         require_dtype<double>(origins, "origins");
         require_ndim(origins, 2, "origins", "[n_origins, 4]");
@@ -159,23 +178,27 @@ void bind_association(py::module_& parent) {
         const py::ssize_t n = origins.shape(0);
         py::array_t<double> score(n);
         py::array_t<std::int32_t> n_p(n), n_s(n);
+        py::array_t<double> sig(n);
         const double* o = static_cast<const double*>(origins.data());
         double* ps = score.mutable_data();
+        double* psig = sig.mutable_data();
         std::int32_t* pp = n_p.mutable_data();
         std::int32_t* pn = n_s.mutable_data();
         {
           py::gil_scoped_release release;
-          A::score_origins(P, S, T, C, o, n, ps, pp, pn);
+          A::score_origins(P, S, T, C, o, n, ps, pp, pn, psig);
         }
         py::dict out;
         out["score"] = score;
         out["n_p"] = n_p;
         out["n_s"] = n_s;
+        out["significance"] = sig;
         return out;
       },
       py::arg("station"), py::arg("phase"), py::arg("time"), py::arg("weight"), py::arg("x_km"), py::arg("y_km"),
       py::arg("delay"), py::arg("times"), py::arg("axes"), py::arg("config"), py::arg("origins"),
-      "Scores and matched P/S counts of given origins (x_km, y_km, z_km, t0) over all picks.");
+      py::arg("station_table") = py::none(),
+      "Scores, matched P/S counts and significance of given origins (x_km, y_km, z_km, t0) over all picks.");
 
   m.def(
       "travel_time",

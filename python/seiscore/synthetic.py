@@ -12,10 +12,10 @@ event" rule for scoring.
 Conventions: local km (x east, y north, z depth positive down, km below sea level) around a
 reference point, through :mod:`seiscore.geo`; times are ``datetime64[ns]`` UTC in the tables.
 Travel times are those of a homogeneous half-space by default (``vp``, ``vs``): a source at depth
-``z`` and a station at horizontal distance ``d`` and elevation ``e`` km give
-``hypot(d, z) / v + e / v`` — the convention of :class:`~seiscore.containers.TravelTimeTable`
-(times to the datum plus an elevation correction). Any 1-D model enters through
-``travel_time=``.
+``z`` and a station at horizontal distance ``d`` and elevation ``e`` km (above sea level, in the
+same medium) give ``hypot(d, z + e) / v`` — what :mod:`seiscore.traveltime`'s exact elevation
+correction computes from a table to the datum. Any 1-D model enters through ``travel_time=``
+(times to the datum; stations above it then get the vertical static ``e / v``).
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ __all__ = [
     "homogeneous_travel_time",
     "network",
     "network_from_file",
+    "noise_picks",
     "picks",
     "score",
 ]
@@ -116,13 +117,18 @@ def network_from_file(path, *, reference=None) -> Stations:
 
 
 def homogeneous_travel_time(vp: float = 6.3, vs: float = 3.7) -> TravelTimeFunction:
-    """Straight rays in a half-space: ``hypot(distance, depth) / v`` to a datum receiver."""
+    """Straight rays in a half-space: ``hypot(distance, depth) / v`` to a datum receiver.
 
-    def tt(phase: str, distance_km, depth_km):
+    The function also takes ``elevation_km`` (the station's height above the datum, in the same
+    medium): ``hypot(distance, depth + elevation) / v``, the exact time, which :func:`picks`
+    uses for stations above sea level (the attribute ``exact_elevation`` says so)."""
+
+    def tt(phase: str, distance_km, depth_km, elevation_km=0.0):
         v = vp if phase == "P" else vs
-        return np.hypot(distance_km, depth_km) / v
+        return np.hypot(distance_km, np.asarray(depth_km) + elevation_km) / v
 
     tt.surface_velocity = {"P": vp, "S": vs}  # type: ignore[attr-defined]
+    tt.exact_elevation = True  # type: ignore[attr-defined]
     return tt
 
 
@@ -285,11 +291,13 @@ def picks(
     ``1 - sigmoid((h - r) / w)``, ``r = radius_a_km * M + radius_b_km``,
     ``w = max(0.1 r, 30 km)`` (PyOcto's rule); then a fraction ``drop_fraction`` of the detected
     picks is dropped at random. Pick times are origin + travel time + station elevation
-    correction + Gaussian noise of ``timing_noise_s``. An event with fewer than ``min_picks``
-    picks or fewer than ``min_p_and_s`` stations with both P and S is not detectable and is
-    drawn again, so the catalogue holds exactly ``n_events`` detectable events (as in PyOcto's
-    benchmark). Finally ``round(false_fraction * n_true_picks)`` false picks are added at random
-    stations, phases and times. Probabilities are uniform in [0.3, 1] for every pick (they carry
+    correction (exact for :func:`homogeneous_travel_time`, the vertical static ``elevation /
+    surface velocity`` for other travel-time functions) + Gaussian noise of
+    ``timing_noise_s``. An event with fewer than ``min_picks`` picks or fewer than
+    ``min_p_and_s`` stations with both P and S is not detectable and is drawn again, so the
+    catalogue holds exactly ``n_events`` detectable events (as in PyOcto's benchmark). Finally
+    ``round(false_fraction * n_true_picks)`` false picks are added at random stations, phases
+    and times. Probabilities are uniform in [0.3, 1] for every pick (they carry
     no information about truth).
     """
     rng = _rng(seed)
@@ -381,6 +389,16 @@ class _Detection:
     min_picks: int
     min_p_and_s: int
 
+    def _travel_times(self, phase, d, z, elev_km) -> np.ndarray:
+        """Source at depth ``z`` to stations at distances ``d`` and elevations ``elev_km``:
+        exact when the travel-time function takes the elevation, else the vertical static
+        ``elevation / surface velocity``."""
+        depth = np.full(len(d), z)
+        if getattr(self.travel_time, "exact_elevation", False):
+            return np.asarray(self.travel_time(phase, d, depth, elev_km), dtype=np.float64)
+        tt = np.asarray(self.travel_time(phase, d, depth), dtype=np.float64)
+        return tt + elev_km / self.surface_velocity[phase]
+
     def __call__(self, rng, x, y, z, t, m):
         """(station index [k], phase index [k], arrival time [k]) of the event's picks, or
         None when it is not detectable."""
@@ -397,8 +415,7 @@ class _Detection:
         st_idx, ph_idx, arr = [], [], []
         for k, ph in enumerate(("P", "S")):
             s_ = np.flatnonzero(det[k])
-            tt = np.asarray(self.travel_time(ph, d[s_], np.full(len(s_), z)), dtype=np.float64)
-            tt = tt + elev_km[s_] / self.surface_velocity[ph]
+            tt = self._travel_times(ph, d[s_], z, elev_km[s_])
             st_idx.append(s_)
             ph_idx.append(np.full(len(s_), k))
             arr.append(t + tt + rng.normal(0.0, self.timing_noise_s, len(s_)))
@@ -460,6 +477,32 @@ def _pick_columns(rng, kept, n_st, false_fraction, duration_s) -> _PickColumns:
     return _PickColumns(
         st_all[order], ph_all[order], tt_all[order], lab_all[order], n_true, n_false
     )
+
+
+def noise_picks(
+    stations: Stations,
+    picks_per_hour: float,
+    *,
+    duration_s: float = 3600.0,
+    starttime="2024-01-01T00:00:00",
+    seed=None,
+) -> Picks:
+    """Picks that belong to no event: at every station and phase (P, S), a Poisson process of
+    ``picks_per_hour / 2`` picks per hour over ``duration_s`` (``picks_per_hour`` per station in
+    all), sorted by time. Probabilities uniform in [0.3, 1]. The pure-noise case of a null test:
+    any event made from them is a false one."""
+    if not (picks_per_hour >= 0 and np.isfinite(picks_per_hour)):
+        raise InputError(f"picks_per_hour: expected a finite number >= 0, got {picks_per_hour}")
+    rng = _rng(seed)
+    n_st = len(stations)
+    counts = rng.poisson(picks_per_hour / 2 * duration_s / 3600.0, (n_st, 2))
+    st = np.repeat(np.arange(n_st), counts.sum(axis=1))
+    ph = np.concatenate([np.repeat([0, 1], c) for c in counts]).astype(int)
+    t = rng.uniform(0.0, duration_s, len(st))
+    order = np.argsort(t, kind="stable")
+    n = len(st)
+    cols = _PickColumns(st[order], ph[order], t[order], np.full(n, -1, np.int64), 0, n)
+    return _synthetic_picks(rng, stations, cols, np.datetime64(starttime, "ns"))
 
 
 def _to_time(t_start, seconds) -> np.ndarray:

@@ -659,8 +659,14 @@ def test_binding_refuses_wrong_dtypes_and_keys(rng):
         _core.association.associate(*args[:2], time.astype(np.float32), *args[3:], {})
     with pytest.raises(ValueError, match="unknown key 'tolerance'"):
         _core.association.associate(*args, {"tolerance": 1.0})
-    with pytest.raises(ValueError, match=r"\[2, n_depth, n_distance\]"):
+    with pytest.raises(ValueError, match=r"2, n_depth, n_distance\]"):
         _core.association.associate(*args[:7], np.ascontiguousarray(times[:1]), axes, {})
+    with pytest.raises(ValueError, match="station 0: table index 1 outside"):
+        _core.association.associate(
+            *args, dict(x_max_km=1.0, y_max_km=1.0, z_max_km=1.0), np.ones(len(sx), np.int32)
+        )
+    with pytest.raises(ValueError, match="min_significance must be finite"):
+        _core.association.associate(*args, {"min_significance": -1.0})
     bad = station.copy()
     bad[3] = 99
     with pytest.raises(ValueError, match="pick 3: station index 99"):

@@ -233,6 +233,25 @@ def italy_picks(hours: float | None = None) -> Picks:
     return picks
 
 
+def test_cli_null_test_and_significance(synthetic_files, capsys):
+    """``--null-test`` reports the false-event rate of the settings on the console; every event
+    has its significance in the events CSV, at or above the threshold used."""
+    cat, folder, picks_csv = synthetic_files
+    out = folder / "events_null.csv"
+    args = ["associate", str(picks_csv), "--stations", str(folder / "stations.csv")]
+    args += ["--model", str(folder / "model.txt"), "-o", str(out), "--zlim", "0", "15"]
+    rc = main([*args, "--tolerance", "0.5", "--null-test", "2", "--min-significance", "6"])
+    captured = capsys.readouterr()
+    assert rc == 0, captured.err
+    line = [x for x in captured.out.splitlines() if x.startswith("null test:")]
+    assert line
+    assert "false events/h" in line[0]
+    assert "2 repeats" in line[0]
+    events = pd.read_csv(out)
+    assert (events.significance >= 6).all()
+    assert abs(len(events) - len(cat.events)) <= 1
+
+
 def test_italy_real_picks_slice(tmp_path):
     """Two hours of the real Amatrice–Norcia day through the job: events are found, located in
     the sequence's area and depth range, with sub-second residuals."""

@@ -21,9 +21,14 @@ namespace {
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
-// Bilinear interpolation of the table, optionally with the derivatives along distance and
+// The table of station `st`.
+inline std::int64_t table_of(const Table& T, std::int64_t st) {
+  return T.station_table == nullptr ? 0 : T.station_table[st];
+}
+
+// Bilinear interpolation of table `tab`, optionally with the derivatives along distance and
 // depth (those of the bilinear patch the point falls in).
-inline double lookup(const Table& T, int phase, double d, double z, double* g_d = nullptr,
+inline double lookup(const Table& T, std::int64_t tab, int phase, double d, double z, double* g_d = nullptr,
                      double* g_z = nullptr) {
   const double fd = (d - T.distance0_km) / T.ddistance_km;
   const double fz = (z - T.depth0_km) / T.ddepth_km;
@@ -38,7 +43,7 @@ inline double lookup(const Table& T, int phase, double d, double z, double* g_d 
       std::clamp<std::int64_t>(static_cast<std::int64_t>(std::floor(fz)), 0, T.n_depth - 2);
   const double a = std::clamp(fd - static_cast<double>(i), 0.0, 1.0);
   const double b = std::clamp(fz - static_cast<double>(j), 0.0, 1.0);
-  const float* r0 = T.times + (static_cast<std::int64_t>(phase) * T.n_depth + j) * T.n_distance + i;
+  const float* r0 = T.times + ((tab * kPhases + phase) * T.n_depth + j) * T.n_distance + i;
   const float* r1 = r0 + T.n_distance;
   const double t00 = r0[0], t01 = r0[1], t10 = r1[0], t11 = r1[1];
   if (g_d != nullptr) {
@@ -56,7 +61,15 @@ void validate(const PickArrays& P, const StationArrays& S, const Table& T, const
   SEISCORE_CHECK(std::isfinite(T.depth0_km) && std::isfinite(T.distance0_km) && T.ddepth_km > 0 &&
                      T.ddistance_km > 0 && std::isfinite(T.ddepth_km) && std::isfinite(T.ddistance_km),
                  "travel-time table: axes must be finite with positive spacing");
+  SEISCORE_CHECK(T.n_tables >= 1, "travel-time table: needs at least one table, got " << T.n_tables);
   SEISCORE_CHECK(S.n >= 1, "no stations");
+  if (T.station_table != nullptr) {
+    for (std::int64_t s = 0; s < S.n; ++s) {
+      SEISCORE_CHECK(T.station_table[s] >= 0 && T.station_table[s] < T.n_tables,
+                     "station " << s << ": table index " << T.station_table[s] << " outside [0, " << T.n_tables
+                                << ")");
+    }
+  }
   SEISCORE_CHECK(S.x_km != nullptr && S.y_km != nullptr && S.delay_s != nullptr, "stations: no data");
   for (std::int64_t s = 0; s < S.n; ++s) {
     SEISCORE_CHECK(std::isfinite(S.x_km[s]) && std::isfinite(S.y_km[s]),
@@ -94,6 +107,8 @@ void validate(const PickArrays& P, const StationArrays& S, const Table& T, const
   SEISCORE_CHECK(C.min_picks >= 1 && C.min_p >= 0 && C.min_s >= 0 && C.min_p_and_s >= 0,
                  "minimum pick counts must be >= 0 (min_picks >= 1)");
   SEISCORE_CHECK(C.max_rms_s > 0, "max_rms_s must be positive");
+  SEISCORE_CHECK(C.min_significance >= 0 && std::isfinite(C.min_significance),
+                 "min_significance must be finite and >= 0, got " << C.min_significance);
   SEISCORE_CHECK(C.min_pick_fraction >= 0 && C.min_pick_fraction <= 1, "min_pick_fraction must lie in [0, 1], got " << C.min_pick_fraction);
   SEISCORE_CHECK(C.block_s > 0 && std::isfinite(C.block_s), "block_s must be positive");
   SEISCORE_CHECK(C.bin_s > 0 && std::isfinite(C.bin_s), "bin_s must be positive");
@@ -198,7 +213,7 @@ bool box_window(const Table& T, const Config& C, const StationArrays& S, std::in
     const double d = d_min + (d_max - d_min) * a / (samples - 1);
     for (int b = 0; b < samples; ++b) {
       const double z = cz + hz * (static_cast<double>(b) / (samples - 1) - 0.5);
-      const double tt = lookup(T, ph, d, z);
+      const double tt = lookup(T, table_of(T, s), ph, d, z);
       if (std::isfinite(tt)) {
         lo = std::min(lo, tt);
         hi = std::max(hi, tt);
@@ -229,7 +244,7 @@ Grid build_grid(const StationArrays& S, const Table& T, const Config& C) {
   G.hx = (C.x_max_km - C.x_min_km) / static_cast<double>(G.nx);
   G.hy = (C.y_max_km - C.y_min_km) / static_cast<double>(G.ny);
   G.hz = (C.z_max_km - C.z_min_km) / static_cast<double>(G.nz);
-  for (std::int64_t ph = 0; ph < kPhases; ++ph) {
+  for (std::int64_t ph = 0; ph < kPhases * T.n_tables; ++ph) {
     for (std::int64_t j = 0; j < T.n_depth; ++j) {
       const float* row = T.times + (ph * T.n_depth + j) * T.n_distance;
       for (std::int64_t i = 0; i < T.n_distance; ++i) {
@@ -271,9 +286,168 @@ Grid build_grid(const StationArrays& S, const Table& T, const Config& C) {
   return G;
 }
 
+// Fractions of the tolerance over which the significance is scanned (see the header).
+constexpr std::array<double, 4> kChanceFractions = {1.0, 0.5, 0.25, 0.125};
+constexpr std::size_t kFractions = kChanceFractions.size();
+
+// One station as the significance sees an origin: its distance; per phase (0 P, 1 S) whether
+// the origin reaches it, the expected number of chance picks in the window (rate * 2 tol) and
+// the event's pick there as |residual| / tol (2: none); and, per fraction f, the chance that a
+// P pick within f tol of its arrival comes with an S pick of the same station at the predicted
+// S - P lag (within f (tol_P + tol_S)): real picks come in P/S pairs, so a station's P and S
+// windows are not independent.
+struct StationChance {
+  double d = 0;
+  std::int64_t station = 0;
+  bool reach[kPhases] = {false, false};
+  double expected[kPhases] = {0, 0};
+  double u[kPhases] = {2, 2};
+  std::array<double, kFractions> pair{};
+};
+
+// The chances (none, one, both) that the station's reachable windows catch chance picks within
+// fraction fi of the tolerance, and how many of its windows hold the event's picks there.
+struct StationOdds {
+  double a0, a1, a2;
+  int hits;
+};
+
+inline StationOdds odds(const StationChance& w, std::size_t fi) {
+  const double f = kChanceFractions[fi];
+  const double pp = w.reach[0] ? -std::expm1(-f * w.expected[0]) : 0.0;
+  const double ps = w.reach[1] ? -std::expm1(-f * w.expected[1]) : 0.0;
+  // both: at least as likely as independent windows, at most as likely as either alone
+  const double both = (w.reach[0] && w.reach[1]) ? std::min(std::max(pp * ps, pp * w.pair[fi]), std::min(pp, ps)) : 0.0;
+  const int hits = (w.reach[0] && w.u[0] <= f ? 1 : 0) + (w.reach[1] && w.u[1] <= f ? 1 : 0);
+  return {std::max(0.0, 1 - pp - ps + both), std::max(0.0, pp + ps - 2 * both), both, hits};
+}
+
+// -log10 of the smallest chance probability over the distance-ordered station prefixes and the
+// window fractions (see the header). For one fraction, the count of chance matches is a sum over
+// stations of independent {0, 1, 2} variables (odds above), tracked exactly as a distribution
+// dist[0..total] whose last bucket holds P(>= total). `w` is sorted here.
+double significance_of(std::vector<StationChance>& w, std::vector<double>& dist, std::vector<double>& next) {
+  std::sort(w.begin(), w.end(), [](const StationChance& a, const StationChance& b) {
+    return a.d < b.d || (a.d == b.d && a.station < b.station);
+  });
+  double best = 1.0;
+  for (std::size_t fi = 0; fi < kFractions; ++fi) {
+    std::int64_t total = 0;
+    for (const auto& e : w) total += odds(e, fi).hits;
+    if (total == 0) continue;
+    const std::size_t n = static_cast<std::size_t>(total + 1);
+    dist.assign(n, 0.0);
+    dist[0] = 1.0;
+    std::int64_t seen = 0, reach = 0;  // event picks so far; highest count with weight
+    for (const auto& e : w) {
+      const StationOdds o = odds(e, fi);
+      next.assign(n, 0.0);
+      for (std::int64_t c = 0; c <= reach; ++c) {
+        const double v = dist[static_cast<std::size_t>(c)];
+        if (c == total) {
+          next[static_cast<std::size_t>(total)] += v;  // the last bucket: >= total, whatever comes
+          continue;
+        }
+        next[static_cast<std::size_t>(c)] += v * o.a0;
+        next[static_cast<std::size_t>(std::min(c + 1, total))] += v * o.a1;
+        next[static_cast<std::size_t>(std::min(c + 2, total))] += v * o.a2;
+      }
+      dist.swap(next);
+      reach = std::min(reach + 2, total);
+      seen += o.hits;
+      if (seen == 0) continue;
+      double tail = 0;
+      for (std::int64_t c = seen; c <= total; ++c) tail += dist[static_cast<std::size_t>(c)];
+      best = std::min(best, tail);
+      if (seen == total) break;  // longer prefixes only add empty windows
+    }
+  }
+  return -std::log10(std::max(best, 1e-300));
+}
+
+// Picks per second of every (station, phase) slot among the sorted picks [k0, k1), over their
+// span within [lo, hi] (at least 1 s).
+void slot_rates(const PickIndex& I, std::int64_t k0, std::int64_t k1, double lo, double hi,
+                std::vector<double>* rate) {
+  rate->assign(static_cast<std::size_t>(I.n_slots), 0.0);
+  if (k1 <= k0) return;
+  for (std::int64_t k = k0; k < k1; ++k) (*rate)[I.slot[k]] += 1.0;
+  const double span = std::max(1.0, std::min(hi, I.t[k1 - 1]) - std::max(lo, I.t[k0]));
+  for (double& r : *rate) r /= span;
+}
+
+// Picks per second of `slot` within kLocalRateS of `t` (the span of all picks bounds the
+// window; at least 1 s), leaving out one pick when `own` (the event's own): the chance rate
+// where pick rates change within a block (bursts of aftershocks).
+constexpr double kLocalRateS = 300.0;
+double local_rate(const PickIndex& I, std::int64_t slot, double t, bool own) {
+  if (I.n == 0) return 0.0;
+  const double lo = std::max(t - kLocalRateS, I.t.front()), hi = std::min(t + kLocalRateS, I.t.back());
+  const double* b = I.slot_t.data() + I.slot_begin[slot];
+  const double* e = I.slot_t.data() + I.slot_begin[slot + 1];
+  const double count = static_cast<double>(std::upper_bound(b, e, hi) - std::lower_bound(b, e, lo)) - (own ? 1.0 : 0.0);
+  return std::max(count, 0.0) / std::max(hi - lo, 1.0);
+}
+
+// For `fractions`: the fraction of the P picks of station `st` within kLocalRateS of `t_p`
+// (leaving out the sorted position `own_p`) with an S pick of the station at lag `lag` within
+// f * `width` (f the fraction), the prior `prior[f]` counting as one more P pick.
+void pair_chances(const PickIndex& I, std::int64_t st, double t_p, double lag, double width, std::int64_t own_p,
+                  const std::array<double, kFractions>& prior, std::array<double, kFractions>* out) {
+  const std::int64_t sp = st * kPhases + kPhaseP, ss = sp + 1;
+  const double* sb = I.slot_t.data() + I.slot_begin[ss];
+  const double* se = I.slot_t.data() + I.slot_begin[ss + 1];
+  std::array<double, kFractions> hits{};
+  double n = 0;
+  for (std::int64_t k = I.first_at(static_cast<std::int32_t>(sp), t_p - kLocalRateS);
+       k < I.slot_begin[sp + 1] && I.slot_t[k] <= t_p + kLocalRateS; ++k) {
+    if (I.slot_pos[k] == own_p) continue;
+    n += 1;
+    const double want = I.slot_t[k] + lag;
+    const double* it = std::lower_bound(sb, se, want);
+    double miss = kInf;
+    if (it != se) miss = *it - want;
+    if (it != sb) miss = std::min(miss, want - *(it - 1));
+    for (std::size_t fi = 0; fi < kFractions; ++fi) hits[fi] += miss <= kChanceFractions[fi] * width ? 1.0 : 0.0;
+  }
+  for (std::size_t fi = 0; fi < kFractions; ++fi) (*out)[fi] = (hits[fi] + prior[fi]) / (n + 1.0);
+}
+
+// How the significance sees station `st` for the origin (x, y, z, t0): reach, windows, chance
+// rates (the larger of `block_rate[slot]` and the local rate), the event's picks (u[phase] =
+// |residual| / tol, 2 for none; own[phase] their sorted positions, -1 for none) and the P/S
+// pair chances. Neither phase reaches a station beyond max_distance_km.
+StationChance station_chance(const PickIndex& I, const StationArrays& S, const Table& T, const Config& C,
+                             const std::vector<double>& block_rate, std::int64_t st, double x, double y, double z,
+                             double t0, const double u[kPhases], const std::int64_t own[kPhases]) {
+  StationChance c;
+  c.station = st;
+  c.d = std::hypot(x - S.x_km[st], y - S.y_km[st]);
+  if (c.d > C.max_distance_km) return c;
+  double arrival[kPhases] = {0, 0}, tol[kPhases] = {0, 0};
+  for (int ph = 0; ph < kPhases; ++ph) {
+    const double tt0 = lookup(T, table_of(T, st), ph, c.d, z);
+    if (!std::isfinite(tt0)) continue;
+    const std::int64_t slot = st * kPhases + ph;
+    const double tt = tt0 + S.delay_s[slot];
+    arrival[ph] = t0 + tt;
+    tol[ph] = tolerance(C, tt);
+    const double rate = std::max(block_rate[static_cast<std::size_t>(slot)], local_rate(I, slot, arrival[ph], own[ph] >= 0));
+    c.reach[ph] = true;
+    c.expected[ph] = rate * 2 * tol[ph];
+    c.u[ph] = u[ph];
+  }
+  if (c.reach[0] && c.reach[1]) {
+    std::array<double, kFractions> prior{};
+    for (std::size_t fi = 0; fi < kFractions; ++fi) prior[fi] = -std::expm1(-kChanceFractions[fi] * c.expected[1]);
+    pair_chances(I, st, arrival[0], arrival[1] - arrival[0], tol[0] + tol[1], own[0], prior, &c.pair);
+  }
+  return c;
+}
+
 struct Event {
   double t0 = 0, x = 0, y = 0, z = 0, score = 0;
-  float rms = 0;
+  float rms = 0, significance = 0;
   int n_p = 0, n_s = 0;
   std::vector<std::int64_t> pos;  // sorted pick positions
   std::vector<float> residual;
@@ -294,6 +468,7 @@ struct Seed {
   std::int32_t bin;     // -1 for a candidate
   std::int64_t cell;    // candidate index for a candidate
   bool second = false;  // queued because a neighbour's refinement failed
+  std::uint8_t gen = 0;  // unmasked by a chain of this many failed sub-cell checks
 };
 
 inline bool seed_less(const Seed& a, const Seed& b) {
@@ -360,6 +535,7 @@ class Block {
     i0_ = std::lower_bound(s_.I.t.begin(), s_.I.t.end(), read_lo) - s_.I.t.begin();
     i1_ = std::upper_bound(s_.I.t.begin(), s_.I.t.end(), read_hi) - s_.I.t.begin();
     if (i1_ - i0_ < C.min_picks) return;
+    slot_rates(s_.I, i0_, i1_, read_lo, read_hi, &rate_);
     used_.assign(static_cast<std::size_t>(i1_ - i0_), 0);
     for (std::int64_t k = i0_; k < i1_; ++k) used_[k - i0_] = s_.taken[k];
     in_cand_.assign(static_cast<std::size_t>(i1_ - i0_), 0);
@@ -371,6 +547,7 @@ class Block {
     delta_ = C.bin_s;
     nb_ = std::max<std::int64_t>(1, static_cast<std::int64_t>(std::ceil((b_ - a_) / delta_)));
     hist_.assign(static_cast<std::size_t>(s_.G.n_cells * nb_), 0);
+    flags_.assign(static_cast<std::size_t>(s_.G.n_cells * nb_), 0);
     dirty_lo_.assign(static_cast<std::size_t>(s_.G.n_cells), nb_);
     dirty_hi_.assign(static_cast<std::size_t>(s_.G.n_cells), -1);
     removed_t_.assign(static_cast<std::size_t>(s_.I.n_slots), 0.0);
@@ -380,6 +557,8 @@ class Block {
     process(heap);
     hist_.clear();
     hist_.shrink_to_fit();
+    flags_.clear();
+    flags_.shrink_to_fit();
   }
 
  private:
@@ -396,8 +575,11 @@ class Block {
   std::vector<std::int32_t> hist_;              // [n_cells, nb_]
   std::vector<std::int64_t> local_begin_;       // free picks of the block by slot (fill_histogram)
   std::vector<double> local_t_;
-  std::unordered_set<std::int64_t> rejected_;  // cell * nb_ + bin of seeds that made no event
-  std::unordered_set<std::int64_t> queued_;    // cell * nb_ + bin of seeds in the queue
+  // per (cell, bin), as hist_: kRejected (a seed that made no event), kQueued (in the queue)
+  std::vector<std::uint8_t> flags_;
+  static constexpr std::uint8_t kRejected = 1, kQueued = 2;
+  bool rejected(std::int64_t key) const { return (flags_[static_cast<std::size_t>(key)] & kRejected) != 0; }
+  void reject(std::int64_t key) { flags_[static_cast<std::size_t>(key)] |= kRejected; }
   std::vector<std::int64_t> dirty_lo_, dirty_hi_;  // per cell: bins to re-scan for seeds (hi < 0: clean)
   std::vector<std::int64_t> dirty_list_;
   std::vector<std::array<std::int64_t, 3>> touched_;  // (cell, first bin, last bin) changed by take()
@@ -415,6 +597,7 @@ class Block {
     std::int64_t pos;
     std::int32_t slot;
     std::int32_t phase;
+    std::int64_t tab;
     double t, w, sx, sy, delay;
   };
   std::vector<Cand> cand_;
@@ -426,6 +609,9 @@ class Block {
   std::vector<Item> items_;
   std::vector<double> wsum_;
   std::vector<std::pair<double, std::int64_t>> by_distance_;
+  std::vector<double> rate_;  // picks per second of each slot in the block (significance)
+  std::vector<StationChance> chance_;
+  std::vector<double> chance_dist_, chance_next_;
 
   bool is_free(std::int64_t k) const { return k >= i0_ && k < i1_ && used_[k - i0_] == 0; }
 
@@ -491,8 +677,8 @@ class Block {
     const std::int32_t* row = hist_.data() + c * nb_;
     const std::int32_t v = row[b];
     if (v < s_.C.min_picks) return false;
-    if (b > 0 && row[b - 1] >= v && !rejected_.count(c * nb_ + b - 1)) return false;
-    if (b + 1 < nb_ && row[b + 1] > v && !rejected_.count(c * nb_ + b + 1)) return false;
+    if (b > 0 && row[b - 1] >= v && !rejected(c * nb_ + b - 1)) return false;
+    if (b + 1 < nb_ && row[b + 1] > v && !rejected(c * nb_ + b + 1)) return false;
     const std::int64_t iz = c % G.nz, iy = (c / G.nz) % G.ny, ix = c / (G.nz * G.ny);
     for (std::int64_t jx = std::max<std::int64_t>(ix - 1, 0); jx <= std::min(ix + 1, G.nx - 1); ++jx) {
       for (std::int64_t jy = std::max<std::int64_t>(iy - 1, 0); jy <= std::min(iy + 1, G.ny - 1); ++jy) {
@@ -502,7 +688,7 @@ class Block {
           const std::int32_t* r2 = hist_.data() + c2 * nb_;
           for (std::int64_t b2 = std::max<std::int64_t>(b - 1, 0); b2 <= std::min(b + 1, nb_ - 1); ++b2) {
             const std::int32_t u = r2[b2];
-            if ((u > v || (u == v && c2 < c)) && !rejected_.count(c2 * nb_ + b2)) return false;
+            if ((u > v || (u == v && c2 < c)) && !rejected(c2 * nb_ + b2)) return false;
           }
         }
       }
@@ -513,7 +699,7 @@ class Block {
   // After a seed failed the sub-cell check: the neighbours it alone kept from being seeds become
   // seeds (wide windows spread an event's count over several cells, and the highest need not
   // hold the event).
-  void unmask(std::int64_t c, std::int64_t b, std::vector<Seed>* heap, bool second) {
+  void unmask(std::int64_t c, std::int64_t b, std::vector<Seed>* heap, bool second, std::uint8_t gen = 0) {
     const Grid& G = s_.G;
     const std::int64_t iz = c % G.nz, iy = (c / G.nz) % G.ny, ix = c / (G.nz * G.ny);
     for (std::int64_t jx = std::max<std::int64_t>(ix - 1, 0); jx <= std::min(ix + 1, G.nx - 1); ++jx) {
@@ -521,17 +707,20 @@ class Block {
         for (std::int64_t jz = std::max<std::int64_t>(iz - 1, 0); jz <= std::min(iz + 1, G.nz - 1); ++jz) {
           const std::int64_t c2 = (jx * G.ny + jy) * G.nz + jz;
           for (std::int64_t b2 = std::max<std::int64_t>(b - 1, 0); b2 <= std::min(b + 1, nb_ - 1); ++b2) {
-            if ((c2 != c || b2 != b) && is_seed(c2, b2)) push_seed(heap, c2, b2, true, second);
+            if ((c2 != c || b2 != b) && is_seed(c2, b2)) push_seed(heap, c2, b2, true, second, gen);
           }
         }
       }
     }
   }
 
-  void push_seed(std::vector<Seed>* heap, std::int64_t c, std::int64_t b, bool keep_heap, bool second = false) {
+  void push_seed(std::vector<Seed>* heap, std::int64_t c, std::int64_t b, bool keep_heap, bool second = false,
+                 std::uint8_t gen = 0) {
     const std::int64_t key = c * nb_ + b;
-    if (rejected_.count(key) || !queued_.insert(key).second) return;
-    heap->push_back({static_cast<double>(hist_[static_cast<std::size_t>(key)]), static_cast<std::int32_t>(b), c, second});
+    std::uint8_t& f = flags_[static_cast<std::size_t>(key)];
+    if (f != 0) return;  // rejected, or already queued
+    f = kQueued;
+    heap->push_back({static_cast<double>(hist_[static_cast<std::size_t>(key)]), static_cast<std::int32_t>(b), c, second, gen});
     if (keep_heap) std::push_heap(heap->begin(), heap->end(), seed_less);
     ++n_seeds;
   }
@@ -671,13 +860,13 @@ class Block {
         push(top);
         continue;
       }
-      queued_.erase(top.cell * nb_ + top.bin);
+      flags_[static_cast<std::size_t>(top.cell * nb_ + top.bin)] &= static_cast<std::uint8_t>(~kQueued);
       // gone, or mostly the picks of a pending candidate (a duplicate of it)
       if (total < C.min_picks || 2 * now < total) continue;
       if (!screen(top.cell, top.bin)) {
         ++n_screened;
-        rejected_.insert(top.cell * nb_ + top.bin);
-        unmask(top.cell, top.bin, &heap, top.second);
+        reject(top.cell * nb_ + top.bin);
+        if (top.gen < kMaxUnmask) unmask(top.cell, top.bin, &heap, top.second, static_cast<std::uint8_t>(top.gen + 1));
         continue;
       }
       ++n_refined;
@@ -685,7 +874,7 @@ class Block {
       const bool ok = refine(top.cell, top.bin, &ev);
       if (!ok) {
         ++n_rejected;
-        rejected_.insert(top.cell * nb_ + top.bin);
+        reject(top.cell * nb_ + top.bin);
         if (!top.second) unmask(top.cell, top.bin, &heap, true);
         continue;
       }
@@ -844,8 +1033,8 @@ class Block {
     const std::int32_t slot = s_.I.slot[pos];
     const std::int64_t st = slot / kPhases;
     const int ph = slot % kPhases;
-    cand_.push_back({pos, slot, ph, s_.I.t[pos], static_cast<double>(s_.I.w[pos]), S.x_km[st], S.y_km[st],
-                     static_cast<double>(S.delay_s[2 * st + ph])});
+    cand_.push_back({pos, slot, ph, table_of(s_.T, st), s_.I.t[pos], static_cast<double>(s_.I.w[pos]), S.x_km[st],
+                     S.y_km[st], static_cast<double>(S.delay_s[2 * st + ph])});
   }
 
   // Best origin time and its score for a trial location, over the gathered picks, with the
@@ -857,7 +1046,7 @@ class Block {
     for (const Cand& c : cand_) {
       const double d = std::hypot(x - c.sx, y - c.sy);
       if (d > C.max_distance_km) continue;
-      const double tt = lookup(s_.T, c.phase, d, z);
+      const double tt = lookup(s_.T, c.tab, c.phase, d, z);
       if (!std::isfinite(tt)) continue;
       const double tol = tolerance(C, tt + c.delay) + extra;
       tol_max = std::max(tol_max, tol);
@@ -1003,7 +1192,7 @@ class Block {
       const double d = std::hypot(x - S.x_km[st], y - S.y_km[st]);
       if (d > C.max_distance_km) continue;
       for (int ph = 0; ph < kPhases; ++ph) {
-        const double tt0 = lookup(s_.T, ph, d, z);
+        const double tt0 = lookup(s_.T, table_of(s_.T, st), ph, d, z);
         if (!std::isfinite(tt0)) continue;
         const double tt = tt0 + S.delay_s[2 * st + ph];
         const double arrival = t0 + tt, tol = scale * tolerance(C, tt);
@@ -1082,7 +1271,7 @@ class Block {
         const double dx = *x - S.x_km[st], dy = *y - S.y_km[st];
         const double d = std::hypot(dx, dy);
         double gd = 0, gz = 0;
-        const double tt = lookup(s_.T, ph, d, *z, &gd, &gz);
+        const double tt = lookup(s_.T, table_of(s_.T, st), ph, d, *z, &gd, &gz);
         if (!std::isfinite(tt) || !std::isfinite(gd) || !std::isfinite(gz)) continue;
         const double r = I.t[e.pos] - (*t0 + tt + S.delay_s[2 * st + ph]);
         const double wt = I.w[e.pos] / (e.tol * e.tol);
@@ -1181,9 +1370,15 @@ class Block {
     pattern_search(&bx, &by, &bz, &bt, &bs, step);
     if (!std::isfinite(bt)) return false;
 
+    // a candidate far from significant here does not get there by refining (saves the rest)
+    std::vector<Match> m;
+    if (C.min_significance > kEarlyMargin) {
+      match_all(bx, by, bz, bt, 1.0, &m);
+      if (significance(bx, by, bz, bt, m) < C.min_significance - kEarlyMargin) return false;
+    }
+
     // 3. pull in picks that fit the location loosely but were outside the seed's windows, and
     //    search again around it
-    std::vector<Match> m;
     match_all(bx, by, bz, bt, 3.0, &m);
     const std::size_t before = cand_.size();
     for (const Match& e : m) add_cand(e.pos);
@@ -1233,6 +1428,8 @@ class Block {
     for (const Match& e : m) ss += e.residual * e.residual;
     const double rms = std::sqrt(ss / static_cast<double>(m.size()));
     if (!(rms <= C.max_rms_s)) return false;
+    const double sig = significance(bx, by, bz, bt, m);
+    if (!(sig >= C.min_significance)) return false;
 
     ev->t0 = bt;
     ev->x = bx;
@@ -1240,6 +1437,7 @@ class Block {
     ev->z = bz;
     ev->score = best_score;
     ev->rms = static_cast<float>(rms);
+    ev->significance = static_cast<float>(sig);
     ev->n_p = n_p;
     ev->n_s = n_s;
     ev->pos.clear();
@@ -1251,7 +1449,33 @@ class Block {
     return true;
   }
 
+  // The significance (see the header) of an event at (x, y, z) holding the picks `m`.
+  double significance(double x, double y, double z, double t0, const std::vector<Match>& m) {
+    const std::uint32_t g = next_gen();
+    for (const Match& e : m) {
+      stamp_[e.slot] = g;
+      best_[e.slot] = std::abs(e.residual) / e.tol;
+      best_at_[e.slot] = e.pos;
+    }
+    chance_.clear();
+    for (std::int64_t st = 0; st < s_.S.n; ++st) {
+      double u[kPhases];
+      std::int64_t own[kPhases];
+      for (int ph = 0; ph < kPhases; ++ph) {
+        const std::int64_t slot = st * kPhases + ph;
+        const bool hit = stamp_[slot] == g;
+        u[ph] = hit ? best_[slot] : 2.0;
+        own[ph] = hit ? best_at_[slot] : -1;
+      }
+      const StationChance c = station_chance(s_.I, s_.S, s_.T, s_.C, rate_, st, x, y, z, t0, u, own);
+      if (c.reach[0] || c.reach[1]) chance_.push_back(c);
+    }
+    return significance_of(chance_, chance_dist_, chance_next_);
+  }
+
   static constexpr std::int64_t kTakeRadius = 5;  // cells
+  static constexpr double kEarlyMargin = 3.0;  // significance a refinement may still gain
+  static constexpr std::uint8_t kMaxUnmask = 6;  // generations of unmasking by failed sub-cell checks
   static constexpr double kMinStep = 0.4;  // km (Gauss–Newton polishes below)
 };
 
@@ -1261,24 +1485,31 @@ double travel_time(const Table& table, int phase, double distance_km, double dep
   SEISCORE_CHECK(phase == kPhaseP || phase == kPhaseS, "phase must be 0 (P) or 1 (S)");
   SEISCORE_CHECK(table.times != nullptr && table.n_depth >= 2 && table.n_distance >= 2,
                  "travel-time table: needs at least 2 depths and 2 distances");
-  return lookup(table, phase, distance_km, depth_km);
+  SEISCORE_CHECK(table.n_tables >= 1, "travel-time table: needs at least one table");
+  return lookup(table, 0, phase, distance_km, depth_km);
 }
 
 void score_origins(const PickArrays& picks, const StationArrays& stations, const Table& table,
                    const Config& config, const double* origins, std::int64_t n_origins, double* score,
-                   std::int32_t* n_p, std::int32_t* n_s) {
+                   std::int32_t* n_p, std::int32_t* n_s, double* significance) {
   validate(picks, stations, table, config);
   SEISCORE_CHECK(n_origins >= 0, "origins: negative count");
   const PickIndex I(picks, stations.n);
+  std::vector<double> rate;
+  if (picks.n > 0) slot_rates(I, 0, I.n, I.t.front(), I.t.back(), &rate);
   parallel_for(n_origins, config.workers, [&](std::int64_t o) {
     const double x = origins[4 * o], y = origins[4 * o + 1], z = origins[4 * o + 2], t0 = origins[4 * o + 3];
     double total = 0;
     std::int32_t np = 0, ns = 0;
+    std::vector<StationChance> chance;
+    std::vector<double> dist, next;
     for (std::int64_t st = 0; st < stations.n; ++st) {
       const double d = std::hypot(x - stations.x_km[st], y - stations.y_km[st]);
       if (!(d <= config.max_distance_km)) continue;
+      double us[kPhases] = {2.0, 2.0};
+      std::int64_t own[kPhases] = {-1, -1};
       for (int ph = 0; ph < kPhases; ++ph) {
-        const double tt0 = lookup(table, ph, d, z);
+        const double tt0 = lookup(table, table_of(table, st), ph, d, z);
         if (!std::isfinite(tt0)) continue;
         const double tt = tt0 + stations.delay_s[2 * st + ph];
         const double arrival = t0 + tt, tol = tolerance(config, tt);
@@ -1287,14 +1518,24 @@ void score_origins(const PickArrays& picks, const StationArrays& stations, const
         for (std::int64_t k = I.first_at(slot, arrival - tol);
              k < I.slot_begin[slot + 1] && I.slot_t[k] <= arrival + tol; ++k) {
           const double u = (I.slot_t[k] - arrival) / tol;
-          best = std::max(best, static_cast<double>(I.w[I.slot_pos[k]]) * (1 - u * u));
+          const double v = static_cast<double>(I.w[I.slot_pos[k]]) * (1 - u * u);
+          if (v > best) {
+            best = v;
+            us[ph] = std::abs(u);
+            own[ph] = I.slot_pos[k];
+          }
         }
         if (best >= 0) {
           total += best;
           (ph == kPhaseP ? np : ns) += 1;
         }
       }
+      if (significance != nullptr && picks.n > 0) {
+        const StationChance c = station_chance(I, stations, table, config, rate, st, x, y, z, t0, us, own);
+        if (c.reach[0] || c.reach[1]) chance.push_back(c);
+      }
     }
+    if (significance != nullptr) significance[o] = significance_of(chance, dist, next);
     score[o] = total;
     n_p[o] = np;
     n_s[o] = ns;
@@ -1369,6 +1610,7 @@ Result associate(const PickArrays& picks, const StationArrays& stations, const T
   R.n_s.resize(ne);
   R.rms_s.resize(ne);
   R.score.resize(ne);
+  R.significance.resize(ne);
   for (std::size_t e = 0; e < ne; ++e) {
     const Event& ev = *all[e];
     R.time_s[e] = ev.t0;
@@ -1379,6 +1621,7 @@ Result associate(const PickArrays& picks, const StationArrays& stations, const T
     R.n_s[e] = ev.n_s;
     R.rms_s[e] = ev.rms;
     R.score[e] = static_cast<float>(ev.score);
+    R.significance[e] = ev.significance;
     for (std::size_t k = 0; k < ev.pos.size(); ++k) {
       const std::int64_t i = I.orig[ev.pos[k]];
       SEISCORE_ASSERT(R.pick_event[i] == -1);

@@ -11,7 +11,8 @@ from ..exceptions import ConfigError
 
 # What one search may hold (the kernel refuses more cells and counters itself, but only after
 # building the travel-time table and the per-cell windows): coarse cells, per-cell
-# station/phase windows (12 bytes each) and origin-time counters per block (4 bytes each).
+# station/phase windows (12 bytes each) and origin-time counters per block (4 bytes each, and
+# a byte of flags).
 MAX_CELLS = 4_000_000
 MAX_WINDOWS = 400_000_000
 MAX_COUNTERS = 500_000_000
@@ -25,6 +26,29 @@ _POSITIVE = (
     "block_s",
     "bin_s",
 )
+
+
+# The default acceptance threshold on an event's significance is log10 of the chance trials
+# the search makes per hour, plus this margin: tuned on synthetic scenarios only (dense and
+# sparse networks, quiet and aftershock rates, 0-50 % false picks, pure noise;
+# bench/association_tuning.py, figures in bench/RESULTS.md): the smallest margin that kept the
+# null-test rate at or below 0.5 % of the true event rate in every scenario and pure noise at
+# the dense benchmark's pick rate below 1 event per hour.
+SIGNIFICANCE_MARGIN = 1.0
+
+
+def default_min_significance(volume: _SearchVolume, tolerance_s: float, vp_km_s: float) -> float:
+    """The default ``min_significance``: ``log10(trials per hour) + SIGNIFICANCE_MARGIN``, where
+    the trials are the origin times per hour (``3600 / (2 tolerance_s)``) times the resolution
+    cells of the search volume (sides ``vp_km_s * tolerance_s``, the distance a P wave travels
+    within the tolerance): the more places and times the search can look, the more chance
+    coincidences it can find, and the more evidence an event needs."""
+    side = max(vp_km_s * tolerance_s, 1e-3)
+    cells = 1.0
+    for lo, hi in ((volume.x0, volume.x1), (volume.y0, volume.y1), (volume.z0, volume.z1)):
+        cells *= max(1.0, (hi - lo) / side)
+    trials = 3600.0 / (2.0 * tolerance_s) * cells
+    return round(max(0.0, float(np.log10(trials))) + SIGNIFICANCE_MARGIN, 2)
 
 
 def default_volume(x_km, y_km, *, margin_fraction: float = 0.1, min_margin_km: float = 5.0):
@@ -143,8 +167,8 @@ def _check_memory(volume: _SearchVolume, config: dict, n_stations: int) -> None:
     if n_cells * bins > MAX_COUNTERS:
         raise ConfigError(
             f"block_s/bin_s: {n_cells:.3g} cells x {bins:.3g} origin-time bins need at least "
-            f"{n_cells * bins * 4e-9:.1f} GB of counters per time block (at most "
-            f"{MAX_COUNTERS * 4e-9:.1f} GB); use a shorter block_s, a larger bin_s, larger cells "
+            f"{n_cells * bins * 5e-9:.1f} GB of counters per time block (at most "
+            f"{MAX_COUNTERS * 5e-9:.1f} GB); use a shorter block_s, a larger bin_s, larger cells "
             "or narrower xlim/ylim/zlim"
         )
 
@@ -173,6 +197,7 @@ def _search_config(
     min_s,
     min_p_and_s,
     max_rms_s,
+    min_significance,
     block_s,
     bin_s,
     workers: int,
@@ -208,16 +233,21 @@ def _search_config(
         min_s=int(min_s),
         min_p_and_s=int(min_p_and_s),
         max_rms_s=_number("max_rms_s", max_rms_s, none=float("inf")),
+        min_significance=(
+            None if min_significance is None else _number("min_significance", min_significance)
+        ),
         block_s=_number("block_s", block_s),
         bin_s=_number("bin_s", bin_s),
         workers=workers,
     )
-    for k in ("tolerance_s", "tolerance_fraction", "block_s", "bin_s"):
-        if not np.isfinite(config[k]):
+    for k in ("tolerance_s", "tolerance_fraction", "min_significance", "block_s", "bin_s"):
+        if config[k] is not None and not np.isfinite(config[k]):
             raise ConfigError(f"{k}: expected a finite number, got {config[k]}")
     for k in _POSITIVE:
         if not config[k] > 0:
             raise ConfigError(f"{k}: expected a positive number, got {config[k]}")
+    if config["min_significance"] is not None and not config["min_significance"] >= 0:
+        raise ConfigError(f"min_significance: expected >= 0, got {min_significance}")
     if not config["tolerance_fraction"] >= 0:
         raise ConfigError(f"tolerance_fraction: expected >= 0, got {tolerance_fraction}")
     if not 0 <= config["min_pick_fraction"] <= 1:

@@ -12,10 +12,17 @@ from .. import _core
 from .._validate import check_workers
 from ..containers import Picks, Stations
 from ..exceptions import ConfigError, InputError
-from .config import _check_cells, _check_memory, _search_config, _search_volume
+from .config import (
+    _check_cells,
+    _check_memory,
+    _search_config,
+    _search_volume,
+    default_min_significance,
+)
 from .inputs import _pick_columns, _PickColumns, _station_xy
+from .null_test import NullTest, run_null_test, windows_for
 from .result import Association, _build_result
-from .tables import _as_table, _check_reach, _kernel_tables, _KernelTables
+from .tables import _as_table, _check_reach, _datum_note, _kernel_tables, _KernelTables
 
 
 def associate(
@@ -37,12 +44,16 @@ def associate(
     min_s: int = 2,
     min_p_and_s: int = 2,
     max_rms_s: float | None = None,
+    min_significance: float | None = None,
     use_probability: bool = False,
     block_s: float = 1800.0,
     bin_s: float = 1.0,
     reference=None,
     unknown_stations: str = "raise",
     workers: int | None = None,
+    null_test=False,
+    null_test_window_s: float | None = None,
+    null_test_seed: int = 0,
 ) -> Association:
     """Group picks into events by a search over space and origin time.
 
@@ -81,6 +92,12 @@ def associate(
         ``min_p_and_s`` stations with both.
     max_rms_s : float, optional
         And at most this RMS time residual (default: no limit).
+    min_significance : float, optional
+        And a significance of at least this (``-log10`` of the probability that its picks fall
+        into their windows by chance; see :mod:`seiscore.association`). Default:
+        :func:`~.config.default_min_significance` (``log10`` of the search's trials per hour
+        plus a margin tuned on synthetic data); 0 turns it off. The value used is in
+        ``config["min_significance"]``, each event's in :attr:`Association.significance`.
     use_probability : bool
         Weight each pick by its probability in the scoring (``False``: all weigh 1). Missing
         probabilities weigh 1.
@@ -93,6 +110,16 @@ def associate(
         left unassociated and counted in ``stats["n_unknown_station"]``.
     workers : int, optional
         Threads (default: all cores). The result does not depend on it.
+    null_test : bool, int or "auto"
+        Also run the null test (:mod:`~.null_test`): ``True`` three seeded windows of
+        station-shifted picks (an hour each, or the span), an int that many; ``"auto"`` the same
+        but over 1 % of the span, not run (quietly) under 10 minutes of it. The outcome is in
+        :attr:`Association.null_test`, ``stats["null_events_per_hour"]`` and the summary; the
+        events found are the same as without it.
+    null_test_window_s : float, optional
+        Length of each null-test window (s).
+    null_test_seed : int
+        Seed of the shifts.
 
     Returns
     -------
@@ -134,6 +161,7 @@ def associate(
         min_s=min_s,
         min_p_and_s=min_p_and_s,
         max_rms_s=max_rms_s,
+        min_significance=min_significance,
         block_s=block_s,
         bin_s=bin_s,
         workers=nworkers,
@@ -144,12 +172,25 @@ def associate(
     _check_reach(velocity_model, stations, sx, sy, need_distance, max_distance_km)
     _check_memory(volume, config, len(stations))
     table = _as_table(velocity_model, need_distance, volume.z0, volume.z1, nworkers)
-    tables = _kernel_tables(table, stations, volume, need_distance)
+    tables = _kernel_tables(table, stations, volume, need_distance, nworkers)
+    if config["min_significance"] is None:
+        config["min_significance"] = default_min_significance(
+            volume, config["tolerance_s"], tables.surface_vp
+        )
     out = _run_search(columns, sx, sy, tables, config)
     table_model = getattr(table, "model", "")
-    return _build_result(
+    result = _build_result(
         out, picks, columns, reference, config, table_model, use_probability, t_start
     )
+    datum = _datum_note(velocity_model, table, stations)
+    if datum:
+        result.notes.append(datum)
+    if null_test is not False:
+        null = _null_test(
+            columns, sx, sy, tables, config, null_test, null_test_window_s, null_test_seed
+        )
+        result.set_null_test(null)
+    return result
 
 
 def _check_arguments(picks, stations, unknown_stations) -> None:
@@ -175,18 +216,75 @@ def _run_search(
 ) -> dict:
     """The kernel on the usable picks; its contract checks are reported as InputError."""
     idx = columns.index
+    return _kernel(
+        columns.row[idx], columns.phase[idx], columns.t_sec[idx], columns.weight[idx],
+        sx, sy, tables, config,
+    )  # fmt: skip
+
+
+def _kernel(row, phase, t_sec, weight, sx, sy, tables: _KernelTables, config: dict) -> dict:
+    """``_core.association.associate`` on these pick columns; its contract checks are reported
+    as InputError."""
     try:
         return _core.association.associate(
-            np.ascontiguousarray(columns.row[idx], np.int32),
-            np.ascontiguousarray(columns.phase[idx], np.int8),
-            np.ascontiguousarray(columns.t_sec[idx], np.float64),
-            np.ascontiguousarray(columns.weight[idx], np.float32),
+            np.ascontiguousarray(row, np.int32),
+            np.ascontiguousarray(phase, np.int8),
+            np.ascontiguousarray(t_sec, np.float64),
+            np.ascontiguousarray(weight, np.float32),
             sx,
             sy,
             tables.delay,
             tables.times,
             tables.axes,
             config,
+            tables.station_table,
         )
     except ValueError as exc:  # a contract check in the kernel: report it as bad input
         raise InputError(str(exc)) from None
+
+
+def _travel_time_span(tables: _KernelTables, config: dict) -> float:
+    """The longest time (s) from an origin to the end of a matching window at any station: the
+    longest travel time in the tables the search uses, plus the tolerance on both sides and a
+    bin."""
+    t_max = float(np.nanmax(tables.times)) + float(np.max(tables.delay, initial=0.0))
+    tol = config["tolerance_s"] + config["tolerance_fraction"] * t_max
+    return t_max + 2.0 * tol + config["bin_s"]
+
+
+def _null_test(columns, sx, sy, tables, config, setting, window_s, seed) -> NullTest:
+    """:func:`~.null_test.run_null_test` with this run's kernel, tables and settings; ConfigError
+    for a bad setting."""
+    if not (setting is True or setting == "auto" or _is_count(setting)):
+        raise ConfigError(
+            f"null_test: expected False, True, 'auto' or a number of repeats, got {setting!r}"
+        )
+    if window_s is not None and not (_is_number(window_s) and window_s > 0):
+        raise ConfigError(f"null_test_window_s: expected a positive number, got {window_s!r}")
+    idx = columns.index
+    t = columns.t_sec[idx]
+    span = float(t.max() - t.min()) + 1.0 if len(t) else 0.0
+    repeats, length, note = windows_for(span, setting, window_s, None)
+    step = _travel_time_span(tables, config)
+    auto = setting == "auto"
+    if repeats == 0:
+        return NullTest(float("nan"), 0, 0.0, 0, 0.0, step, 0, 0, int(seed), 0.0, note, [], auto)
+
+    def search(row, phase, t_sec, weight):
+        return _kernel(row, phase, t_sec, weight, sx, sy, tables, config)
+
+    row, phase, weight = columns.row[idx], columns.phase[idx], columns.weight[idx]
+    null = run_null_test(
+        search, row, phase, t, weight, step_s=step, margin_s=step, repeats=repeats,
+        window_s=length, seed=int(seed),
+    )  # fmt: skip
+    null.automatic = auto
+    return null
+
+
+def _is_count(v) -> bool:
+    return isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= 1
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)

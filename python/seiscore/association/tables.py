@@ -127,23 +127,44 @@ def _table_arrays(table: TravelTimeTable):
     return times, axes, (sv["P"], sv["S"]), dist, dep
 
 
+# Station elevations are grouped to this step (m) for the corrected tables (1 ms at most for
+# surface velocities above 2.5 km/s); coarser steps are used when the tables would need more
+# than MAX_TABLE_BYTES.
+ELEVATION_STEP_M = 5.0
+MAX_TABLE_BYTES = 1 << 30
+
+
 @dataclass
 class _KernelTables:
-    """``times[phase (P, S), depth, distance]`` (float32), ``axes`` (depth0, depth step,
-    distance0, distance step) and per-station ``delay[station, phase]`` (s, the elevation
-    correction ``elevation / surface velocity``)."""
+    """``times[table, phase (P, S), depth, distance]`` (float32: one table per group of station
+    elevations, each with traveltime's exact elevation correction), ``station_table[station]``
+    (int32: its table), ``axes`` (depth0, depth step, distance0, distance step), per-station
+    ``delay[station, phase]`` (s; zero: the correction is in the tables), ``surface_vp`` (km/s,
+    the table's P velocity at sea level) and ``elevation_step_m`` (how finely elevations were
+    grouped)."""
 
     times: np.ndarray
     axes: tuple
     delay: np.ndarray
+    station_table: np.ndarray
+    surface_vp: float
+    elevation_step_m: float = ELEVATION_STEP_M
 
 
 def _kernel_tables(
-    table: TravelTimeTable, stations: Stations, volume: _SearchVolume, need_distance: float
+    table: TravelTimeTable,
+    stations: Stations,
+    volume: _SearchVolume,
+    need_distance: float,
+    workers: int | None = None,
 ) -> _KernelTables:
     """The kernel's arrays from ``table``; InputError when the table does not cover the search
-    volume's depths, the distance ``need_distance`` or has no finite times for a phase."""
-    times, axes, (vp0, vs0), dist_axis, dep_axis = _table_arrays(table)
+    volume's depths, the distance ``need_distance`` or has no finite times for a phase.
+
+    Station elevations enter through :func:`seiscore.traveltime.travel_times` with its exact
+    (``"fermat"``) correction: one corrected table per group of equal elevations (grouped to
+    :data:`ELEVATION_STEP_M`), evaluated at the table's own nodes."""
+    times, axes, (vp0, _), dist_axis, dep_axis = _table_arrays(table)
     z0, z1 = volume.z0, volume.z1
     if dep_axis[0] > z0 + 1e-6 or dep_axis[-1] < z1 - 1e-6:
         raise InputError(
@@ -163,7 +184,76 @@ def _kernel_tables(
             "the velocity model cannot reach the stations: the travel-time table has no "
             f"finite {'P' if not finite_any[0] else 'S'} times"
         )
-    elev_km = np.asarray(stations.elevation_m, np.float64) / 1000.0
-    elev_km = np.where(np.isfinite(elev_km), elev_km, 0.0)
-    delay = np.ascontiguousarray(np.stack([elev_km / vp0, elev_km / vs0], axis=1), np.float32)
-    return _KernelTables(times, axes, delay)
+    # only what the search can use: distances to need_distance, depths within the volume
+    nx = min(len(dist_axis), int(np.searchsorted(dist_axis, need_distance)) + 2)
+    j0 = max(0, int(np.searchsorted(dep_axis, z0, side="right")) - 2)
+    j1 = min(len(dep_axis), int(np.searchsorted(dep_axis, z1)) + 2)
+    times = np.ascontiguousarray(times[:, j0:j1, :nx])
+    dist_axis, dep_axis = dist_axis[:nx], dep_axis[j0:j1]
+    axes = (float(dep_axis[0]), axes[1], axes[2], axes[3])
+    elev_m = np.asarray(stations.elevation_m, np.float64)
+    elev_m = np.where(np.isfinite(elev_m), elev_m, 0.0)
+    step, groups, station_table = _elevation_groups(elev_m, times.nbytes)
+    stack = np.empty((len(groups),) + times.shape, np.float32)
+    dist, dep = np.meshgrid(dist_axis, dep_axis)
+    for g, e in enumerate(groups):
+        if e == 0.0:
+            stack[g] = times
+            continue
+        for k, phase in enumerate(("P", "S")):
+            stack[g, k] = _corrected_times(table, phase, dist, dep, e, workers)
+    delay = np.zeros((len(stations), 2), np.float32)
+    return _KernelTables(stack, axes, delay, station_table, vp0, step)
+
+
+def _elevation_groups(elev_m: np.ndarray, bytes_per_table: int):
+    """(step, group elevations, station -> group): elevations rounded to the finest step from
+    :data:`ELEVATION_STEP_M` up whose tables fit in :data:`MAX_TABLE_BYTES`."""
+    step = ELEVATION_STEP_M
+    while True:
+        rounded = np.round(elev_m / step) * step
+        groups, inverse = np.unique(rounded, return_inverse=True)
+        if len(groups) * bytes_per_table <= MAX_TABLE_BYTES or step >= 1000.0:
+            return step, groups, np.ascontiguousarray(inverse.ravel(), np.int32)
+        step *= 2.0
+
+
+def _corrected_times(table, phase, dist, dep, elevation_m, workers) -> np.ndarray:
+    """``table``'s times of ``phase`` at its nodes for a station ``elevation_m`` above sea level,
+    with traveltime's exact correction (float32; NaN where the phase does not arrive)."""
+    from .. import traveltime  # the one other stage association may use (public API only)
+
+    try:
+        out = traveltime.travel_times(
+            table, phase, dist, dep, elevation_m, elevation="fermat", workers=workers
+        )
+    except InputError as exc:
+        raise InputError(f"station elevation correction ({elevation_m:g} m): {exc}") from None
+    return np.asarray(out, np.float32)
+
+
+def _datum_note(velocity_model, table: TravelTimeTable, stations: Stations) -> str | None:
+    """A note when the model defines layers above sea level that the stations' elevation
+    correction does not use: depths are below sea level everywhere (the datum of the tables,
+    the model, events and QuakeML), and a station above sea level is reached through the
+    velocity just below sea level (``table.surface_velocity``), while a model whose top lies
+    above sea level (e.g. VELEST's negative depths) may say otherwise there."""
+    if not hasattr(velocity_model, "velocity_at"):  # a given table: no model to compare with
+        return None
+    depth = velocity_model.depth_km
+    elev = np.asarray(stations.elevation_m, np.float64) / 1000.0
+    elev = elev[np.isfinite(elev)]
+    if depth is None or not len(depth) or float(np.min(depth)) >= 0 or not (elev > 0).any():
+        return None
+    top = float(elev.max())
+    z = -np.linspace(0.0, top, 21)[1:]
+    above = float(np.mean(velocity_model.velocity_at("P", z)))
+    v0 = float(dict(table.surface_velocity).get("P", above))
+    if abs(above - v0) <= 0.02 * v0:
+        return None
+    return (
+        f"velocity model {velocity_model.name!r} has layers above sea level (its top is "
+        f"{-float(np.min(depth)):g} km above it; mean vp {above:.2f} km/s up to the highest "
+        f"station, {top:.2f} km high), but station elevation corrections use the velocity just "
+        f"below sea level ({v0:.2f} km/s); depths are km below sea level throughout"
+    )
