@@ -88,6 +88,8 @@ def test_locate_cli_writes_csv_quakeml_and_figures(case, tmp_path, capsys):
 
     df = pd.read_csv(out / "events.csv")
     assert len(df) == 1
+    assert df.statistic[0] >= 8  # the detection statistic, above the --threshold given
+    assert not df.on_edge[0]
     x, y = geo.project(df.latitude[0], df.longitude[0], *REF)
     # the grid is centred on its bounds, close to REF but not exactly: compare in REF's frame
     ot, (ex, ey, ez) = EVENT

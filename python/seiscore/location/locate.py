@@ -1,10 +1,10 @@
 """Location: the best node of the marginal coalescence volume, its sub-grid refinement and the
-uncertainties, as :class:`~seiscore.containers.Locations` (:func:`locate`); :func:`scan` chains
-coalescence, detection and location over continuous onsets."""
+uncertainties, as :class:`~seiscore.containers.Locations` (:func:`locate`)."""
 
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,11 +14,11 @@ from .._validate import check_workers
 from ..containers import Grid3D, Locations, Stations
 from ..exceptions import InputError
 from ..traveltime import travel_times
-from .detect import detect
-from .migrate import _as_tt, _kernel, _origin_range, coalescence
+from .detect import widen
+from .migrate import _as_tt, _kernel, _origin_range
 from .onsets import Onsets
 
-__all__ = ["LocationDetail", "locate", "scan"]
+__all__ = ["LocationDetail", "locate"]
 
 
 # ------------------------------------------------------------------- sub-grid refinement
@@ -268,6 +268,7 @@ class _Locator:
         stations: Stations | None,
         device: str,
         nworkers: int,
+        tolerance=None,
     ):
         self.onsets, self.tt, self.grid = onsets, tt, grid
         self.stacking, self.marginal, self.fit_half_width = stacking, marginal, fit_half_width
@@ -279,6 +280,8 @@ class _Locator:
         self.mod, dev = _kernel(device)
         self.arg = dev if dev is not None else nworkers
         self.data = np.ascontiguousarray(onsets.data, dtype=np.float32)
+        if tolerance is not None:
+            self.data = widen(self.data, tolerance)
         self.active = np.ascontiguousarray(onsets.available, dtype=np.uint8)
         self.n_p = _available_count(onsets, "P")
         self.n_s = _available_count(onsets, "S")
@@ -401,6 +404,7 @@ def locate(
     device: str = "cpu",
     workers: int | None = None,
     return_details: bool = False,
+    tolerance=None,
 ):
     """Locate one event near each of ``times`` (trigger origin times: datetime64 or UTCDateTime).
 
@@ -420,6 +424,11 @@ def locate(
     onsets (linearly interpolated in time) at the exact travel times of
     :func:`seiscore.traveltime.travel_times` is maximised over (x, y, z, origin time) by
     Nelder–Mead, within 1.5 cells of the best node (kept only if it improves the stack).
+
+    ``tolerance`` (samples per station and phase,
+    :func:`seiscore.location.detect.grid_tolerance`): the grid search stacks onsets widened by
+    it (:func:`seiscore.location.detect.widen`), so that narrow onsets of an event between
+    nodes still find the nearest node; the continuous refinement uses the onsets as they are.
 
     Returns :class:`~seiscore.containers.Locations` (and a list of :class:`LocationDetail` with
     ``return_details=True``).
@@ -446,13 +455,17 @@ def locate(
         stations=stations,
         device=device,
         nworkers=nworkers,
+        tolerance=tolerance,
     )
     rows, details = [], []
-    for k, t in enumerate(_event_times(times)):
-        row, detail = locator.event(k, t, return_details)
-        rows.append(row)
-        if return_details:
-            details.append(detail)
+    # degenerate fits (an edge, one station, flat volumes) give NaN uncertainties, not warnings
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)
+        for k, t in enumerate(_event_times(times)):
+            row, detail = locator.event(k, t, return_details)
+            rows.append(row)
+            if return_details:
+                details.append(detail)
     locs = _locations_from_rows(rows)
     return (locs, details) if return_details else locs
 
@@ -486,52 +499,3 @@ def _locations_from_rows(rows) -> Locations:
         else:
             kw[k] = np.asarray(v, np.float64)
     return Locations(**kw)
-
-
-# ---------------------------------------------------------------------------------- scan
-
-
-def scan(
-    onsets: Onsets,
-    tt,
-    grid: Grid3D,
-    *,
-    threshold: float,
-    min_separation_s: float = 1.0,
-    marginal_window_s: float = 0.5,
-    normalised: bool = True,
-    starttime=None,
-    endtime=None,
-    table=None,
-    stations: Stations | None = None,
-    device: str = "cpu",
-    workers: int | None = None,
-    return_details: bool = False,
-):
-    """:func:`coalescence` + :func:`detect` + :func:`locate` over continuous onsets.
-
-    Returns ``(locations, coalescence, triggers)`` (plus the details with ``return_details``).
-    Event ids are the trigger order.
-    """
-    coa = coalescence(
-        onsets, tt, starttime=starttime, endtime=endtime, device=device, workers=workers
-    )
-    trig = detect(coa, threshold, min_separation_s=min_separation_s, normalised=normalised)
-    if len(trig) == 0:
-        locs, details = Locations.empty(), []
-    else:
-        locs, details = locate(
-            onsets,
-            tt,
-            grid,
-            trig.time,
-            marginal_window_s=marginal_window_s,
-            table=table,
-            stations=stations,
-            device=device,
-            workers=workers,
-            return_details=True,
-        )
-    if return_details:
-        return locs, coa, trig, details
-    return locs, coa, trig

@@ -72,6 +72,9 @@ class Coalescence:
 
     Sample ``i`` is origin time ``starttime + i / sampling_rate``; ``max_coa[i]`` the maximum over
     nodes, ``norm_coa[i]`` that maximum over the mean over nodes, ``max_node[i]`` its node.
+    ``n_rows`` is the number of stacked onset rows (station-phases). A detection trace
+    (:func:`seiscore.location.scan`) also carries ``statistic``, ``background`` and ``noise``
+    (:func:`seiscore.location.detect.detection_statistic`); they are None otherwise.
     """
 
     starttime: object
@@ -80,6 +83,10 @@ class Coalescence:
     norm_coa: np.ndarray
     max_node: np.ndarray
     first_sample: int = 0  # index of sample 0 in the onsets' time grid
+    n_rows: int = 0
+    statistic: np.ndarray | None = None
+    background: np.ndarray | None = None
+    noise: np.ndarray | None = None
 
     def times(self) -> np.ndarray:
         """Origin times as datetime64[ns]."""
@@ -130,7 +137,13 @@ def coalescence(
         data, tt, active, first, n_out, stacking, dev if dev is not None else nworkers
     )
     return Coalescence(
-        onsets.time_of(first), fs, out["max_coa"], out["norm_coa"], out["max_node"], first
+        onsets.time_of(first),
+        fs,
+        out["max_coa"],
+        out["norm_coa"],
+        out["max_node"],
+        first,
+        int(onsets.available.sum()),
     )
 
 

@@ -223,6 +223,11 @@ class _StaLtaRecipe:
         sta_s, lta_s = self.windows[phase]
         return int(round(sta_s * self.fs)) + 1, int(round(lta_s * self.fs)) + 1
 
+    def taper_s(self, phase: str) -> float:
+        """Longest cosine taper at each end (s): twice the LTA window, at least 1 s (the taper
+        is 5 % of the record up to that)."""
+        return max(1.0, 2.0 * float(self.windows[phase][1]))
+
 
 def _stalta_recipe(
     fs: float, bandpass, windows, channels, position: str, log_onsets: bool
@@ -249,7 +254,8 @@ def _stalta_component(w: Waveforms, comp: str, phase: str, recipe: _StaLtaRecipe
 
     fs = recipe.fs
     x = w.data[w.components.index(comp)].astype(np.float64)
-    if not np.isfinite(x).all():
+    gaps = ~np.isfinite(x)
+    if gaps.any():
         x = np.nan_to_num(x - np.nanmean(x), nan=0.0)
     tr = Trace(x, header={"sampling_rate": w.sampling_rate, "starttime": w.starttime})
     ratio = w.sampling_rate / fs
@@ -259,7 +265,7 @@ def _stalta_component(w: Waveforms, comp: str, phase: str, recipe: _StaLtaRecipe
         tr.resample(fs)
     tr.detrend("linear")
     tr.detrend("constant")
-    tr.taper(type="cosine", max_percentage=0.05)
+    tr.taper(type="cosine", max_percentage=0.05, max_length=recipe.taper_s(phase))
     lo, hi, corners = recipe.bandpass[phase]
     tr.filter("bandpass", freqmin=lo, freqmax=hi, corners=int(corners), zerophase=True)
     y = tr.data.astype(np.float64)
@@ -270,7 +276,36 @@ def _stalta_component(w: Waveforms, comp: str, phase: str, recipe: _StaLtaRecipe
         else _sta_lta_centred(y, nsta, nlta)
     )
     r = np.clip(1.0 + r, 0.8, np.inf)
-    return (np.log(r) if recipe.log_onsets else r), tr.stats.starttime
+    onset = np.log(r) if recipe.log_onsets else r
+    onset[_unreliable(len(onset), gaps, w.sampling_rate, recipe, phase)] = np.nan
+    return onset, tr.stats.starttime
+
+
+def _unreliable(n: int, gaps: np.ndarray, rate: float, recipe: _StaLtaRecipe, phase: str):
+    """Onset samples the STA/LTA cannot be trusted at (NaN, made neutral by the caller): the
+    tapered ends of the record, the first LTA window (still filling), and each gap with the
+    STA before it and the LTA after it (a signal after zeros looks like an onset)."""
+    nsta, nlta = recipe.window_samples(phase)
+    n_taper = min(n, int(math.ceil(min(0.05 * n / recipe.fs, recipe.taper_s(phase)) * recipe.fs)))
+    bad = np.zeros(n, bool)
+    bad[: min(n, n_taper + nlta)] = True
+    bad[max(0, n - n_taper) :] = True
+    if gaps.any():
+        k = np.minimum((np.arange(n) * (rate / recipe.fs)).round().astype(np.int64), len(gaps) - 1)
+        g = np.flatnonzero(gaps[k])
+        for lo, hi in zip(g - nsta, g + nlta + nsta, strict=True):
+            bad[max(0, lo) : min(n, hi + 1)] = True
+    return bad
+
+
+def _neutral_filled(onset: np.ndarray) -> np.ndarray:
+    """The onset with its unreliable (NaN) samples set to its median elsewhere: neutral in
+    the stack (its background level)."""
+    bad = ~np.isfinite(onset)
+    if bad.any():
+        onset = onset.copy()
+        onset[bad] = np.median(onset[~bad]) if (~bad).any() else 0.0
+    return onset
 
 
 def stalta_onsets(
@@ -294,6 +329,9 @@ def stalta_onsets(
     ``classic_sta_lta``: both windows end at the sample) or ``"centred"`` (the STA window starts
     at the sample, the LTA window ends there). The onset is ``log(max(1 + STA/LTA, 0.8))``
     (``log_onsets=False``: without the log), combined over components as the root mean square.
+    The taper is 5 % of the record at each end but at most twice the LTA window (at least 1 s).
+    Where the STA/LTA means nothing — the tapered ends, the first LTA window, gaps (with the STA
+    before and the LTA after them) — the onset is set to its median (neutral in the stack).
 
     Defaults: bandpass 2–16 Hz, 2 corners; windows P (0.2, 1.0) s, S (0.2, 1.0) s.
     """
@@ -326,7 +364,7 @@ def stalta_onsets(
             k0 = int(round((rows[0][1] - start) * fs))
             onset = np.sqrt(np.mean([r[0] ** 2 for r in rows], axis=0))
             m = min(len(onset), n - k0)
-            data[s, p, k0 : k0 + m] = onset[:m]
+            data[s, p, k0 : k0 + m] = _neutral_filled(onset[:m])
             avail[s, p] = True
     if not avail.any():
         raise InputError("stalta_onsets: no waveform matches a station of the table")

@@ -1,11 +1,15 @@
 """The location job behind ``seiscore-locate``: waveforms (or saved onsets) + stations + velocity
-model + grid → events CSV, QuakeML and one figure per event.
+model (or NonLinLoc grids) + grid → events CSV, QuakeML and one figure per event.
 
 Steps: read the stations, make the grid (given bounds, or the network's bounding box plus a
-margin), build the travel-time table for the model (covering every station-node distance),
-compute or load the per-station travel-time grids (``--tt-file`` caches them on disk and
-refuses stale ones), compute the onsets (QuakeMigrate's STA/LTA recipe, or PhaseNet
-probabilities), scan (coalescence → triggers → locations), write the outputs.
+margin; or the NonLinLoc grids' own), build the travel-time table for the model (covering every
+station-node distance), compute or load the per-station travel-time grids (``--tt-file``
+caches them on disk and refuses stale ones; ``--nll-grids`` reads NonLinLoc's), compute the
+onsets (QuakeMigrate's STA/LTA recipe, or PhaseNet probabilities), scan (detection statistic →
+one event per peak, side lobes and events on the grid's boundary left out → locations), write
+the outputs: ``events.csv`` (with the detection ``statistic`` and ``on_edge``), ``events.xml``,
+``coalescence.npz`` (the detection trace), ``edge_detections.csv`` when events on the boundary
+were left out, ``figures/``.
 
 The library pieces live in the stage (:mod:`seiscore.location`: onsets, migration, detection,
 location, :func:`~seiscore.location.make_grid`, :func:`~seiscore.location.plot_location`) and
@@ -29,7 +33,7 @@ from ..exceptions import InputError
 from ..io import stations as sio
 from ..io import waveforms as wio
 from ..io.atomic import atomic_path
-from ..io.catalog import locations_to_catalog, write_locations_csv
+from ..io.catalog import locations_to_catalog
 
 __all__ = ["LocateJobResult", "run_locate_job"]
 
@@ -77,7 +81,8 @@ def _check_stations_near_grid(
 def _velocity_model(model, homogeneous) -> ttm.VelocityModel:
     if (model is None) == (homogeneous is None):
         raise InputError(
-            "give a velocity model file or a homogeneous model (vp, vs), not both or neither"
+            "give a velocity model file, a homogeneous model (vp, vs) or NonLinLoc grids, "
+            "exactly one of them"
         )
     if model is not None:
         return ttm.VelocityModel.from_file(model)
@@ -148,7 +153,7 @@ def _read_stream(inputs, t0, t1, messages) -> obspy.Stream:
     """The waveform files under ``inputs``, cut to the scan window plus 5 s on each side."""
     if not inputs:
         raise InputError("no waveform INPUT given (files or folders), and no --onsets file")
-    paths = wio.find_waveform_files(inputs)
+    paths = wio.find_waveform_files(inputs, messages=messages)
     if not paths:
         raise InputError(f"no waveform files found in {list(map(str, inputs))}")
     pad = 5.0
@@ -224,53 +229,130 @@ def _travel_time_grids(
 # --------------------------------------------------------------------------------- outputs
 
 
-def _write_outputs(result: LocateJobResult, out_dir: Path) -> None:
-    """events.csv, events.xml (QuakeML) and coalescence.npz."""
+def _events_table(locs: Locations, trig):
+    """The events as a DataFrame: the locations with the detection statistic and the edge
+    flag of their triggers."""
+    df = locs.to_dataframe()
+    df["time"] = np.datetime_as_string(
+        locs.time.astype("datetime64[us]"), unit="us", timezone="UTC"
+    )
+    if trig is not None and len(trig) == len(locs):
+        df["statistic"] = trig.statistic
+        df["on_edge"] = trig.on_edge
+    return df
+
+
+def _write_outputs(result: LocateJobResult, out_dir: Path, edge) -> None:
+    """events.csv, events.xml, coalescence.npz and (when events on the grid's boundary were
+    left out) edge_detections.csv."""
     locs, coa = result.locations, result.coalescence
     out_dir.mkdir(parents=True, exist_ok=True)
     with atomic_path(out_dir / "events.csv") as tmp:
-        write_locations_csv(locs, tmp)
+        _events_table(locs, result.triggers).to_csv(tmp, index=False, float_format="%.6g")
     result.outputs.append(out_dir / "events.csv")
     qml = out_dir / "events.xml"
     with atomic_path(qml) as tmp:
         locations_to_catalog(locs).write(str(tmp), format="QUAKEML")
     result.outputs.append(qml)
-    with atomic_path(out_dir / "coalescence.npz") as tmp:
-        np.savez(
-            tmp,
-            starttime=str(coa.starttime),
-            sampling_rate=coa.sampling_rate,
-            max_coa=coa.max_coa,
-            norm_coa=coa.norm_coa,
-            max_node=coa.max_node,
-        )
-    result.outputs.append(out_dir / "coalescence.npz")
+    if coa is not None:
+        extra = {
+            k: getattr(coa, k)
+            for k in ("statistic", "background", "noise")
+            if getattr(coa, k) is not None
+        }
+        with atomic_path(out_dir / "coalescence.npz") as tmp:
+            np.savez(
+                tmp,
+                starttime=str(coa.starttime),
+                sampling_rate=coa.sampling_rate,
+                max_coa=coa.max_coa,
+                norm_coa=coa.norm_coa,
+                max_node=coa.max_node,
+                **extra,
+            )
+        result.outputs.append(out_dir / "coalescence.npz")
+    if edge is not None and len(edge):
+        _write_edge(out_dir / "edge_detections.csv", edge, result.grid)
+        result.outputs.append(out_dir / "edge_detections.csv")
+
+
+def _write_edge(path: Path, edge, grid: Grid3D) -> None:
+    """The detections left out because their maximum lies on the grid's boundary."""
+    import pandas as pd
+
+    xyz = grid.node_xyz(edge.node)
+    lat, lon = geo.unproject(xyz[:, 0], xyz[:, 1], *grid.reference)
+    df = pd.DataFrame(
+        {
+            "time": np.datetime_as_string(
+                edge.time.astype("datetime64[us]"), unit="us", timezone="UTC"
+            ),
+            "statistic": edge.statistic,
+            "node_latitude": lat,
+            "node_longitude": lon,
+            "node_depth_km": xyz[:, 2],
+        }
+    )
+    with atomic_path(path) as tmp:
+        df.to_csv(tmp, index=False, float_format="%.6g")
 
 
 def _write_figures(
     result: LocateJobResult, out_dir: Path, details, stations, onsets, table, waveforms
 ) -> None:
-    """figures/event_NNNN.png, one per located event."""
+    """figures/event_NNNN.png, one per located event; a figure that cannot be drawn is a
+    note, never the end of the run."""
     locs = result.locations
     fig_dir = out_dir / "figures"
     fig_dir.mkdir(exist_ok=True)
     for i, det in enumerate(details):
-        result.outputs.append(
-            loc.plot_location(
-                fig_dir / f"event_{int(locs.event_id[i]):04d}.png",
-                locs,
-                i,
-                det,
-                result.grid,
-                stations,
-                onsets,
-                table,
-                waveforms,
+        name = fig_dir / f"event_{int(locs.event_id[i]):04d}.png"
+        try:
+            result.outputs.append(
+                loc.plot_location(
+                    name, locs, i, det, result.grid, stations, onsets, table, waveforms
+                )
             )
-        )
+        except Exception as exc:  # a figure is a by-product: say why it is missing
+            result.messages.append(f"{name.name}: figure not drawn ({type(exc).__name__}: {exc})")
 
 
 # ------------------------------------------------------------------------------------- job
+
+
+def _grid_and_model(stations, model, homogeneous, nll_grids, grid_kw: dict, messages):
+    """(grid, velocity model or None, NonLinLoc grids or None): NonLinLoc grids bring their
+    own grid unless bounds are given; a model makes one around the stations."""
+    if nll_grids is not None:
+        if model is not None or homogeneous is not None:
+            raise InputError("give a velocity model or NonLinLoc grids, not both")
+        nll = ttm.read_nonlinloc(nll_grids, stations=stations)
+        if grid_kw["bounds"] is None:
+            grid = ttm.grid_from_nonlinloc(nll)
+            messages.append(f"grid of the NonLinLoc grids: {'x'.join(map(str, grid.shape))}")
+        else:
+            grid = loc.make_grid(stations, **grid_kw)
+        return grid, None, nll
+    vmodel = _velocity_model(model, homogeneous)
+    return loc.make_grid(stations, **grid_kw), vmodel, None
+
+
+def _default_threshold(threshold, statistic: str) -> float:
+    if threshold is not None:
+        return float(threshold)
+    if statistic == "background":
+        return loc.DEFAULT_THRESHOLD
+    if statistic == "normalised":
+        return 2.0
+    raise InputError(f"give a threshold for the {statistic!r} statistic")
+
+
+def _onsets_for(inputs, onsets_file, stations, onset, stalta, t0, t1, device, workers, messages):
+    """(onsets, waveforms or None): loaded from ``onsets_file`` or computed from the inputs."""
+    if onsets_file is not None:
+        return _reorder_onsets(loc.Onsets.load(onsets_file), stations, messages), None
+    stream = _read_stream(inputs, t0, t1, messages)
+    return _compute_onsets(stream, stations, onset, stalta, device, workers, messages)
 
 
 def run_locate_job(
@@ -280,6 +362,7 @@ def run_locate_job(
     *,
     model=None,
     homogeneous=None,
+    nll_grids=None,
     grid_bounds=None,
     depth_km=(0.0, 20.0),
     spacing_km=1.0,
@@ -292,7 +375,11 @@ def run_locate_job(
     bandpass=None,
     windows=None,
     position: str = "centred",
-    threshold: float = 2.0,
+    threshold: float | None = None,
+    statistic: str = "background",
+    background_s: float = loc.DEFAULT_BACKGROUND_S,
+    keep_edge: bool = False,
+    chunk_s: float | None = None,
     min_separation_s: float = 1.0,
     marginal_window_s: float = 0.5,
     starttime=None,
@@ -303,50 +390,57 @@ def run_locate_job(
     plots: bool = True,
     workers: int | None = None,
 ) -> LocateJobResult:
-    """Run the whole location job; see the module docstring. Returns what was found and written."""
+    """Run the whole location job; see the module docstring. Returns what was found and written.
+
+    ``threshold`` defaults to :data:`seiscore.location.DEFAULT_THRESHOLD` for the ``"background"``
+    statistic (2.0 for QuakeMigrate's ``"normalised"``)."""
+    # long function: the job's steps in order, each one call
     messages: list[str] = []
     out_dir = Path(output_dir)
+    threshold = _default_threshold(threshold, statistic)
     stations = sio.read_stations(stations_file)
-    vmodel = _velocity_model(model, homogeneous)
-    grid = loc.make_grid(
-        stations, bounds=grid_bounds, depth_km=depth_km, spacing_km=spacing_km, margin_km=margin_km
+    grid_kw = dict(
+        bounds=grid_bounds, depth_km=depth_km, spacing_km=spacing_km, margin_km=margin_km
     )
+    grid, vmodel, nll = _grid_and_model(stations, model, homogeneous, nll_grids, grid_kw, messages)
     _check_stations_near_grid(stations, grid, station_margin_km, messages)
     ttm.check_grid_memory(grid.n_nodes, len(stations), 2, 4, max_memory_gb)
     t0 = obspy.UTCDateTime(starttime) if starttime is not None else None
     t1 = obspy.UTCDateTime(endtime) if endtime is not None else None
-
-    waveforms = None
-    if onsets_file is not None:
-        onsets = _reorder_onsets(loc.Onsets.load(onsets_file), stations, messages)
-    else:
-        stream = _read_stream(inputs, t0, t1, messages)
-        stalta = dict(
-            sampling_rate=sampling_rate, bandpass=bandpass, windows=windows, position=position
-        )
-        onsets, waveforms = _compute_onsets(
-            stream, stations, onset, stalta, device, workers, messages
-        )
-
-    table = _table_for(vmodel, stations, grid, max_distance_km)
-    tt = _travel_time_grids(
-        table,
-        vmodel,
-        stations,
-        grid,
-        onsets,
-        tt_file=tt_file,
-        max_memory_gb=max_memory_gb,
-        device=device,
-        workers=workers,
-        messages=messages,
+    stalta = dict(
+        sampling_rate=sampling_rate, bandpass=bandpass, windows=windows, position=position
     )
-
-    locs, coa, trig, details = loc.scan(
+    onsets, waveforms = _onsets_for(
+        inputs, onsets_file, stations, onset, stalta, t0, t1, device, workers, messages
+    )
+    if nll is not None:
+        table = None
+        tt = ttm.nonlinloc_station_grids(
+            nll, grid, stations, sampling_rate=onsets.sampling_rate, phases=onsets.phases
+        )
+    else:
+        table = _table_for(vmodel, stations, grid, max_distance_km)
+        tt = _travel_time_grids(
+            table,
+            vmodel,
+            stations,
+            grid,
+            onsets,
+            tt_file=tt_file,
+            max_memory_gb=max_memory_gb,
+            device=device,
+            workers=workers,
+            messages=messages,
+        )
+    res = loc.scan(
         onsets,
         tt,
         grid,
         threshold=threshold,
+        statistic=statistic,
+        background_s=background_s,
+        keep_edge=keep_edge,
+        chunk_s=chunk_s,
         min_separation_s=min_separation_s,
         marginal_window_s=marginal_window_s,
         starttime=t0,
@@ -355,12 +449,17 @@ def run_locate_job(
         stations=stations,
         device=device,
         workers=workers,
-        return_details=True,
+        full=True,
     )
+    messages.extend(res.messages)
     result = LocateJobResult(
-        locations=locs, triggers=trig, coalescence=coa, grid=grid, messages=messages
+        locations=res.locations,
+        triggers=res.triggers,
+        coalescence=res.coalescence,
+        grid=grid,
+        messages=messages,
     )
-    _write_outputs(result, out_dir)
-    if plots and len(locs):
-        _write_figures(result, out_dir, details, stations, onsets, table, waveforms)
+    _write_outputs(result, out_dir, res.edge)
+    if plots and len(res.locations):
+        _write_figures(result, out_dir, res.details, stations, onsets, table, waveforms)
     return result
