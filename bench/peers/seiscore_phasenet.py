@@ -1,11 +1,15 @@
 """seiscore's side of the PhaseNet station-day comparison, as a script that reports peak memory.
 
-    python bench/peers/seiscore_phasenet.py --threads 2
+    python bench/peers/seiscore_phasenet.py --threads 2 [--precision int8]
+    python bench/peers/seiscore_phasenet.py --threads 2 --archive DIR [--precision int8]
 
 Same synthetic station-day as ``seisbench_phasenet.py`` (``make_station_day``), same window
 (3000 vs SeisBench's 3001 samples), same overlap (1500 samples), std normalisation; times
-``Stream → Waveforms → annotate → picks`` and prints a JSON line with seconds, peak RSS and
-station-days per hour.
+``Stream → Waveforms → annotate → picks`` and prints a JSON line with seconds, CPU seconds,
+peak RSS and station-days per hour. Batch size: seiscore's default (8 windows per call on the
+CPU; the result does not depend on it). With ``--archive``: ``seiscore-pick``'s job
+(``run_pick_job``: read the miniSEED files, pick every station-day, write the CSV) over the
+folder, timed whole.
 """
 
 from __future__ import annotations
@@ -22,42 +26,67 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from seisbench_phasenet import make_station_day  # noqa: E402
 
 OVERLAP = 1500  # SeisBench's PhaseNet default, for equal work
-BATCH = 256  # SeisBench's default batch size
 
 
-def run_seiscore(stream, threads, model=None):
+def run_seiscore(stream, threads, model=None, precision=None):
     """Stream → picks with the bundled PhaseNet; returns (annotations, picks)."""
     from seiscore.io import to_waveforms
     from seiscore.models import load_model
     from seiscore.picking import annotate, pick
 
-    model = model or load_model("phasenet", threads=threads)
+    model = model or load_model("phasenet", threads=threads, precision=precision)
     items, _ = to_waveforms(stream, sampling_rate=100.0)
-    anns = annotate(items, model, batch_size=BATCH, overlap=OVERLAP)
+    anns = annotate(items, model, overlap=OVERLAP)
     return anns, pick(items, model, annotations=anns)
+
+
+def run_archive(folder, threads, precision=None) -> dict:
+    """``seiscore-pick FOLDER -o picks.csv``'s job, timed whole (reading included)."""
+    import tempfile
+
+    from seiscore.workflow.pick import run_pick_job
+
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        result = run_pick_job(
+            [folder], Path(tmp) / "picks.csv", threads=threads, precision=precision,
+            progress=False,
+        )  # fmt: skip
+        seconds = time.perf_counter() - t0
+    return {"seconds": seconds, "station_days": result.station_days, "picks": len(result.picks)}
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--duration-s", type=float, default=86400)
+    ap.add_argument("--precision", choices=["float32", "int8"], default="float32")
+    ap.add_argument("--archive", help="time seiscore-pick's job over this folder instead")
     args = ap.parse_args(argv)
-    stream = make_station_day(duration_s=args.duration_s)
-    t0 = time.perf_counter()
-    _, picks = run_seiscore(stream, args.threads)
-    seconds = time.perf_counter() - t0
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    days = args.duration_s / 86400
-    print(
-        json.dumps(
-            {
-                "seconds": seconds,
-                "peak_rss_mb": rss,
-                "station_days_per_hour": 3600 * days / seconds,
-                "picks": len(picks),
-            }
-        )
-    )
+    if args.archive:
+        cpu0 = time.process_time()
+        out = run_archive(args.archive, args.threads, args.precision)
+        out["cpu_seconds"] = time.process_time() - cpu0
+        out["station_days_per_hour"] = 3600 * out["station_days"] / out["seconds"]
+    else:
+        from seiscore.models import load_model
+
+        stream = make_station_day(duration_s=args.duration_s)
+        model = load_model("phasenet", threads=args.threads, precision=args.precision)
+        cpu0 = time.process_time()
+        t0 = time.perf_counter()
+        _, picks = run_seiscore(stream, args.threads, model)
+        seconds = time.perf_counter() - t0
+        days = args.duration_s / 86400
+        out = {
+            "seconds": seconds,
+            "cpu_seconds": time.process_time() - cpu0,
+            "station_days_per_hour": 3600 * days / seconds,
+            "picks": len(picks),
+        }
+    out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    out["precision"] = args.precision
+    print(json.dumps(out))
     return 0
 
 

@@ -1,5 +1,8 @@
 // bindings/picking.cpp — seiscore._core.picking: convert, validate, release the GIL, call.
 #include "seiscore/picking/peaks.hpp"
+#include "seiscore/picking/windows.hpp"
+
+#include <string>
 
 #include "common.hpp"
 
@@ -30,6 +33,159 @@ py::dict to_dict(picking::PickColumns&& c) {
   d["start"] = to_numpy(std::move(c.start));
   d["end"] = to_numpy(std::move(c.end));
   return d;
+}
+
+// data float32 [n_channels, n_samples] with contiguous samples, rows int64 [n_rows].
+picking::RecordView record_of(const py::array& data, const py::array& rows) {
+  require_dtype<float>(data, "data");
+  require_ndim(data, 2, "data", "[n_channels, n_samples]");
+  if (data.shape(1) > 1 && data.strides(1) != static_cast<py::ssize_t>(sizeof(float))) {
+    throw py::value_error("data: samples must be contiguous; pass np.ascontiguousarray(data)");
+  }
+  picking::RecordView r;
+  r.data = static_cast<const float*>(data.data());
+  r.n_channels = data.shape(0);
+  r.n_samples = data.shape(1);
+  r.channel_stride = element_stride<float>(data, 0, "data");
+  require_dtype<std::int64_t>(rows, "rows");
+  if (rows.ndim() != 1) throw py::value_error("rows: expected a 1-D array of channel indices");
+  r.n_rows = rows.shape(0);
+  r.rows = vector_arg<std::int64_t>(rows, r.n_rows, "rows");
+  return r;
+}
+
+// A writeable C-contiguous float32 array with the given shape.
+float* output_arg(const py::array& a, const std::vector<py::ssize_t>& shape, const char* name) {
+  require_dtype<float>(a, name);
+  bool same = a.ndim() == static_cast<py::ssize_t>(shape.size());
+  for (std::size_t i = 0; same && i < shape.size(); ++i) same = a.shape(static_cast<py::ssize_t>(i)) == shape[i];
+  if (!same) {
+    std::string want;
+    for (auto d : shape) want += (want.empty() ? "" : ", ") + std::to_string(d);
+    throw py::value_error(std::string(name) + ": expected shape [" + want + "]");
+  }
+  if (!(a.flags() & py::array::c_style)) throw py::value_error(std::string(name) + ": must be C-contiguous");
+  if (!a.writeable()) throw py::value_error(std::string(name) + ": must be writeable");
+  return static_cast<float*>(const_cast<void*>(a.data()));
+}
+
+picking::Normalisation normalisation_of(const std::string& how) {
+  if (how == "none") return picking::Normalisation::none;
+  if (how == "demean") return picking::Normalisation::demean;
+  if (how == "std") return picking::Normalisation::std;
+  if (how == "peak") return picking::Normalisation::peak;
+  throw py::value_error("normalisation: expected 'none', 'demean', 'std' or 'peak', got '" + how + "'");
+}
+
+void bind_windows(py::module_& m) {
+  m.def(
+      "finite_runs",
+      [](const py::array& data, const py::array& rows) {
+        const auto r = record_of(data, rows);
+        picking::Runs runs;
+        {
+          py::gil_scoped_release release;
+          runs = picking::finite_runs(r);
+        }
+        return py::make_tuple(to_numpy(std::move(runs.start)), to_numpy(std::move(runs.end)));
+      },
+      py::arg("data"), py::arg("rows"), "Half-open runs [start, end) where every row of data[rows] is finite.");
+
+  m.def(
+      "plan_windows",
+      [](const py::array& data, const py::array& rows, std::int64_t window, std::int64_t step) {
+        const auto r = record_of(data, rows);
+        picking::WindowPlan plan;
+        {
+          py::gil_scoped_release release;
+          plan = picking::plan_windows(r, window, step);
+        }
+        py::dict d;
+        d["start"] = to_numpy(std::move(plan.start));
+        d["valid"] = to_numpy(std::move(plan.valid));
+        d["left"] = to_numpy(std::move(plan.left));
+        d["right"] = to_numpy(std::move(plan.right));
+        return d;
+      },
+      py::arg("data"), py::arg("rows"), py::arg("window"), py::arg("step"),
+      "Windows (start, valid, taper flags) over the finite runs of data[rows].");
+
+  m.def(
+      "cut_windows",
+      [](const py::array& data, const py::array& rows, const py::array& start, const py::array& valid,
+         const py::array& out, const std::string& normalisation, bool channels_last, int workers) {
+        const auto r = record_of(data, rows);
+        const auto norm = normalisation_of(normalisation);
+        require_dtype<std::int64_t>(start, "start");
+        if (start.ndim() != 1) throw py::value_error("start: expected a 1-D array");
+        const py::ssize_t n = start.shape(0);
+        const auto* st = vector_arg<std::int64_t>(start, n, "start");
+        const auto* va = vector_arg<std::int64_t>(valid, n, "valid");
+        require_ndim(out, 3, "out", channels_last ? "[n_windows, window, n_rows]" : "[n_windows, n_rows, window]");
+        const py::ssize_t window = out.shape(channels_last ? 1 : 2);
+        const py::ssize_t nr = static_cast<py::ssize_t>(r.n_rows);
+        float* o = output_arg(out, channels_last ? std::vector<py::ssize_t>{n, window, nr}
+                                                 : std::vector<py::ssize_t>{n, nr, window},
+                              "out");
+        {
+          py::gil_scoped_release release;
+          picking::cut_windows(r, st, va, n, window, norm, channels_last, o, workers);
+        }
+      },
+      py::arg("data"), py::arg("rows"), py::arg("start"), py::arg("valid"), py::arg("out"),
+      py::arg("normalisation"), py::arg("channels_last") = false, py::arg("workers") = 1,
+      "Windows of data[rows], normalised per window and row, written into out (NCW or NWC).");
+
+  m.def(
+      "stitch_windows",
+      [](const py::array& y, const py::array& labels, const py::array& start, const py::array& valid,
+         const py::array& left, const py::array& right, std::int64_t edge, const py::array& acc,
+         const py::array& weight) {
+        require_dtype<float>(y, "y");
+        require_ndim(y, 3, "y", "[n_windows, n_labels, window]");
+        picking::OutputView v;
+        v.y = static_cast<const float*>(y.data());
+        v.n_windows = y.shape(0);
+        v.n_labels = y.shape(1);
+        v.window = y.shape(2);
+        v.window_stride = element_stride<float>(y, 0, "y");
+        v.label_stride = element_stride<float>(y, 1, "y");
+        v.sample_stride = element_stride<float>(y, 2, "y");
+        const py::ssize_t n = y.shape(0);
+        const auto* st = vector_arg<std::int64_t>(start, n, "start");
+        const auto* va = vector_arg<std::int64_t>(valid, n, "valid");
+        const auto* le = vector_arg<std::uint8_t>(left, n, "left");
+        const auto* ri = vector_arg<std::uint8_t>(right, n, "right");
+        require_dtype<std::int64_t>(labels, "labels");
+        if (labels.ndim() != 1) throw py::value_error("labels: expected a 1-D array");
+        const py::ssize_t n_out = labels.shape(0);
+        const auto* lab = vector_arg<std::int64_t>(labels, n_out, "labels");
+        require_ndim(acc, 2, "acc", "[n_labels_out, n_samples]");
+        const py::ssize_t n_samples = acc.shape(1);
+        float* a = output_arg(acc, {n_out, n_samples}, "acc");
+        float* w = output_arg(weight, {n_samples}, "weight");
+        {
+          py::gil_scoped_release release;
+          picking::stitch_windows(v, lab, n_out, st, va, le, ri, edge, a, w, n_samples);
+        }
+      },
+      py::arg("y"), py::arg("labels"), py::arg("start"), py::arg("valid"), py::arg("left"), py::arg("right"),
+      py::arg("edge"), py::arg("acc"), py::arg("weight"),
+      "Add window outputs y[:, labels] with cosine-tapered weights into acc and weight.");
+
+  m.def(
+      "finish_stitch",
+      [](const py::array& acc, const py::array& weight) {
+        require_ndim(acc, 2, "acc", "[n_labels_out, n_samples]");
+        float* a = output_arg(acc, {acc.shape(0), acc.shape(1)}, "acc");
+        require_dtype<float>(weight, "weight");
+        const float* w = vector_arg<float>(weight, acc.shape(1), "weight");
+        {
+          py::gil_scoped_release release;
+          picking::finish_stitch(a, w, acc.shape(0), acc.shape(1));
+        }
+      },
+      py::arg("acc"), py::arg("weight"), "acc /= weight where weight > 0, NaN elsewhere (in place).");
 }
 
 }  // namespace
@@ -70,6 +226,8 @@ void bind_picking(py::module_& parent) {
       },
       py::arg("prob"), py::arg("on"), py::arg("off"), py::arg("workers") = 0,
       "One pick per hysteresis-trigger segment (on/off thresholds), at the segment maximum.");
+
+  bind_windows(m);
 }
 
 }  // namespace seiscore::bindings

@@ -7,8 +7,31 @@ from __future__ import annotations
 import typing
 
 import numpy
+import numpy.typing
 
-__all__: list[str] = ["find_peaks", "find_triggers"]
+__all__: list[str] = [
+    "cut_windows",
+    "find_peaks",
+    "find_triggers",
+    "finish_stitch",
+    "finite_runs",
+    "plan_windows",
+    "stitch_windows",
+]
+
+def cut_windows(
+    data: numpy.ndarray,
+    rows: numpy.ndarray,
+    start: numpy.ndarray,
+    valid: numpy.ndarray,
+    out: numpy.ndarray,
+    normalisation: str,
+    channels_last: bool = False,
+    workers: typing.SupportsInt | typing.SupportsIndex = 1,
+) -> None:
+    """
+    Windows of data[rows], normalised per window and row, written into out (NCW or NWC).
+    """
 
 def find_peaks(
     prob: numpy.ndarray,
@@ -28,4 +51,41 @@ def find_triggers(
 ) -> dict:
     """
     One pick per hysteresis-trigger segment (on/off thresholds), at the segment maximum.
+    """
+
+def finish_stitch(acc: numpy.ndarray, weight: numpy.ndarray) -> None:
+    """
+    acc /= weight where weight > 0, NaN elsewhere (in place).
+    """
+
+def finite_runs(
+    data: numpy.ndarray, rows: numpy.ndarray
+) -> tuple[numpy.typing.NDArray[numpy.int64], numpy.typing.NDArray[numpy.int64]]:
+    """
+    Half-open runs [start, end) where every row of data[rows] is finite.
+    """
+
+def plan_windows(
+    data: numpy.ndarray,
+    rows: numpy.ndarray,
+    window: typing.SupportsInt | typing.SupportsIndex,
+    step: typing.SupportsInt | typing.SupportsIndex,
+) -> dict:
+    """
+    Windows (start, valid, taper flags) over the finite runs of data[rows].
+    """
+
+def stitch_windows(
+    y: numpy.ndarray,
+    labels: numpy.ndarray,
+    start: numpy.ndarray,
+    valid: numpy.ndarray,
+    left: numpy.ndarray,
+    right: numpy.ndarray,
+    edge: typing.SupportsInt | typing.SupportsIndex,
+    acc: numpy.ndarray,
+    weight: numpy.ndarray,
+) -> None:
+    """
+    Add window outputs y[:, labels] with cosine-tapered weights into acc and weight.
     """

@@ -1,28 +1,33 @@
 """Phase-probability traces from continuous waveforms: a deep-learning picker (ONNX Runtime, see
 :mod:`seiscore.models`) run over gap-free segments, in overlapping windows (``window`` contract)
-or chunks (``stream`` contract) stitched with cosine-tapered weights."""
+or chunks (``stream`` contract) stitched with cosine-tapered weights.
+
+The ``window`` contract's data work is in C++ (``seiscore._core.picking``, see
+``cpp/seiscore/picking/windows.hpp``): the gap-free runs and the windows over them are found
+in one pass over the record, each batch of windows is cut and normalised straight into the
+network's input buffer, and each batch of outputs is added with its taper weights straight into
+the probability traces. Python only hands batches to ONNX Runtime (:meth:`Model.run_into`,
+into reused buffers), several at a time on the CPU."""
 
 from __future__ import annotations
 
+import queue
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 
 import numpy as np
 
+from .. import _core
 from ..containers import Annotations, Waveforms
 from ..exceptions import InputError
 from ..models import Model, load_model
 
 
-def _segments(finite: np.ndarray) -> list[tuple[int, int]]:
-    """Half-open runs [start, end) where ``finite`` is True."""
-    if finite.size == 0:
-        return []
-    edges = np.diff(np.concatenate(([0], finite.view(np.int8), [0])))
-    starts = np.flatnonzero(edges == 1)
-    ends = np.flatnonzero(edges == -1)
-    return list(zip(starts.tolist(), ends.tolist(), strict=False))
+def _segments(data: np.ndarray, rows: np.ndarray) -> list[tuple[int, int]]:
+    """Half-open runs [start, end) where every row ``rows`` of ``data`` is finite."""
+    starts, ends = _core.picking.finite_runs(data, rows)
+    return list(zip(starts.tolist(), ends.tolist(), strict=True))
 
 
 def _normalise(x: np.ndarray, how: str, axis: int) -> np.ndarray:
@@ -57,8 +62,8 @@ def _taper(length: int, edge: int, left: bool, right: bool) -> np.ndarray:
     return w
 
 
-def _model_input(w: Waveforms, model: Model) -> np.ndarray:
-    """Rows of ``w`` in the card's channel order, checked against the card."""
+def _model_rows(w: Waveforms, model: Model) -> np.ndarray:
+    """Indices of the rows of ``w`` in the card's channel order, checked against the card."""
     card = model.card
     if abs(w.sampling_rate - card.sampling_rate) > 1e-6 * card.sampling_rate:
         raise InputError(
@@ -75,90 +80,114 @@ def _model_input(w: Waveforms, model: Model) -> np.ndarray:
                 f"{w.id}: model {card.name!r} needs the {comp} component, which is missing"
             )
         rows.append(c)
-    return w.data[rows]
+    return np.array(rows, np.int64)
 
 
-def _window_jobs(data: np.ndarray, n_win: int, step: int) -> list[tuple[int, int, bool, bool]]:
-    """Windows over the gap-free segments of ``data``: (window start, valid length, tapered
-    left, tapered right); a segment shorter than a window is one short window."""
-    jobs = []
-    for s, e in _segments(np.isfinite(data).all(axis=0)):
-        length = e - s
-        if length < n_win:
-            jobs.append((s, length, False, False))
-            continue
-        starts = list(range(s, e - n_win + 1, step))
-        if starts[-1] != e - n_win:
-            starts.append(e - n_win)
-        for k, st in enumerate(starts):
-            jobs.append((st, n_win, k > 0, k < len(starts) - 1))
-    return jobs
+def _record(w: Waveforms) -> np.ndarray:
+    """``w.data`` as the kernels read it: float32 with contiguous samples (no copy when it is)."""
+    data = w.data
+    if data.dtype != np.float32 or (data.shape[1] > 1 and data.strides[1] != data.itemsize):
+        data = np.ascontiguousarray(data, dtype=np.float32)
+    return data
+
+
+class _Buffers:
+    """Input and output buffers of one batch, reused from batch to batch (host memory that
+    :meth:`Model.host_buffer` gives: pinned on a CUDA device)."""
+
+    def __init__(self, model: Model, n_rows: int, batch_size: int):
+        card = model.card
+        n_win, n_labels = card.window_length, len(card.labels)
+        self.channels_last = card.input_layout == "NWC"
+        if self.channels_last:
+            x_shape, y_shape = (batch_size, n_win, n_rows), (batch_size, n_win, n_labels)
+        else:
+            x_shape, y_shape = (batch_size, n_rows, n_win), (batch_size, n_labels, n_win)
+        self.x = model.host_buffer(x_shape)
+        self.y = model.host_buffer(y_shape)
+
+    def output(self, m: int) -> np.ndarray:
+        """The first ``m`` outputs as ``[window, label, sample]`` (a view)."""
+        y = self.y[:m]
+        return y.transpose(0, 2, 1) if self.channels_last else y
 
 
 def _annotate_windows(
-    model: Model, data: np.ndarray, out: np.ndarray, batch_size: int, overlap: int
+    model: Model,
+    data: np.ndarray,
+    rows: np.ndarray,
+    out: np.ndarray,
+    batch_size: int,
+    overlap: int,
+    free: queue.SimpleQueue,
 ) -> None:
+    """Window-contract probabilities of one record into ``out`` (zeros on entry); batch
+    buffers come from ``free`` (and go back to it), shared by the records of one call."""
     card = model.card
-    n_win = card.window_length
-    edge = overlap // 2
-    phase_rows = [card.labels.index(p) for p in card.phase_labels]
-    jobs = _window_jobs(data, n_win, n_win - overlap)
-    channels_first = card.input_layout == "NCW"
-
-    def infer(batch):
-        """Cut, normalise and run one batch of windows (runs in a worker thread)."""
-        x = np.zeros((len(batch), data.shape[0], n_win), np.float32)
-        for i, (st, valid, _, _) in enumerate(batch):
-            x[i, :, :valid] = data[:, st : st + valid]
-        full = [i for i, (_, valid, _, _) in enumerate(batch) if valid == n_win]
-        if len(full) == len(batch):
-            _normalise(x, card.normalisation, axis=-1)
-        else:  # a short segment is normalised over its samples only, then zero-padded
-            for i, (_, valid, _, _) in enumerate(batch):
-                _normalise(x[i : i + 1, :, :valid], card.normalisation, axis=-1)
-        feed = x if channels_first else np.ascontiguousarray(x.transpose(0, 2, 1))
-        y = model.run(feed)[0]
-        if not channels_first:
-            y = y.transpose(0, 2, 1)
-        return batch, y[:, phase_rows, :]
-
-    acc = np.zeros_like(out)
+    plan = _core.picking.plan_windows(data, rows, card.window_length, card.window_length - overlap)
+    labels = np.array([card.labels.index(lab) for lab in card.trace_labels], np.int64)
     weight = np.zeros(out.shape[1], np.float32)
+    n = len(plan["start"])
+    spans = [(b, min(b + batch_size, n)) for b in range(0, n, batch_size)]
 
-    def stitch(batch, y):
-        for i, (st, valid, tl, tr) in enumerate(batch):
-            w = _taper(valid, edge, tl, tr)
-            acc[:, st : st + valid] += y[i, :, :valid] * w
-            weight[st : st + valid] += w
+    def infer(span):
+        """Cut, normalise and run one batch of windows (runs in a worker thread)."""
+        b0, b1 = span
+        try:
+            buf = free.get_nowait()
+        except queue.Empty:
+            buf = _Buffers(model, len(rows), batch_size)
+        m = b1 - b0
+        _core.picking.cut_windows(
+            data, rows, plan["start"][b0:b1], plan["valid"][b0:b1], buf.x[:m],
+            card.normalisation, buf.channels_last, 1,
+        )  # fmt: skip
+        model.run_into(buf.x[:m], buf.y[:m])
+        return span, buf
 
-    # Batches run concurrently (model.concurrency calls at a time); results are stitched in
-    # order as they complete, with at most 2 x concurrency batches in flight (bounded memory).
-    batches = [jobs[b : b + batch_size] for b in range(0, len(jobs), batch_size)]
-    if model.concurrency <= 1 or len(batches) <= 1:
-        for batch in batches:
-            stitch(*infer(batch))
-    else:
-        with ThreadPoolExecutor(model.concurrency) as pool:
-            pending: deque = deque()
-            for batch in batches:
-                pending.append(pool.submit(infer, batch))
-                if len(pending) >= 2 * model.concurrency:
-                    stitch(*pending.popleft().result())
-            while pending:
+    def stitch(span, buf):
+        b0, b1 = span
+        _core.picking.stitch_windows(
+            buf.output(b1 - b0), labels, plan["start"][b0:b1], plan["valid"][b0:b1],
+            plan["left"][b0:b1], plan["right"][b0:b1], overlap // 2, out, weight,
+        )  # fmt: skip
+        free.put(buf)
+
+    _run_in_order(model, spans, infer, stitch)
+    _core.picking.finish_stitch(out, weight)
+
+
+def _run_in_order(model: Model, spans, infer, stitch) -> None:
+    """``stitch(*infer(span))`` for every span, in order. On the CPU ``model.concurrency``
+    batches run at once (single-threaded ONNX Runtime calls scale better than one
+    multi-threaded call on PhaseNet's small convolutions); results are stitched in order as
+    they complete, at most 2 x concurrency batches in flight (bounded memory), so the sums
+    do not depend on the thread count."""
+    if model.concurrency <= 1 or len(spans) <= 1:
+        for span in spans:
+            stitch(*infer(span))
+        return
+    with ThreadPoolExecutor(model.concurrency) as pool:
+        pending: deque = deque()
+        for span in spans:
+            pending.append(pool.submit(infer, span))
+            if len(pending) >= 2 * model.concurrency:
                 stitch(*pending.popleft().result())
-    covered = weight > 0
-    out[:, covered] = acc[:, covered] / weight[covered]
+        while pending:
+            stitch(*pending.popleft().result())
 
 
 def _annotate_stream(
-    model: Model, data: np.ndarray, out: np.ndarray, chunk: int, overlap: int
+    model: Model, data: np.ndarray, rows: np.ndarray, out: np.ndarray, chunk: int, overlap: int
 ) -> None:
     card = model.card
-    phase_rows = [card.labels.index(p) for p in card.phase_labels]
+    phase_rows = [card.labels.index(lab) for lab in card.trace_labels]
     acc = np.zeros_like(out)
     weight = np.zeros(out.shape[1], np.float32)
     step = chunk - overlap
-    for s, e in _segments(np.isfinite(data).all(axis=0)):
+    segments = _segments(data, rows)
+    data = data[rows]
+    for s, e in segments:
         starts = [s] if e - s <= chunk else list(range(s, e - overlap, step))
         for k, st in enumerate(starts):
             en = min(st + chunk, e)
@@ -193,11 +222,12 @@ def annotate(
     waveforms: Waveforms | list[Waveforms],
     model: Model | str = "phasenet",
     *,
-    batch_size: int = 64,
+    batch_size: int | None = None,
     overlap: int | None = None,
     chunk_length: int | None = None,
     device: str = "cpu",
     threads: int | None = None,
+    precision: str | None = None,
 ) -> list[Annotations]:
     """Phase-probability traces for continuous waveforms.
 
@@ -210,37 +240,52 @@ def annotate(
         own, and the probabilities inside gaps are NaN.
     model : Model or str
         A loaded model or a bundled model's name (default: PhaseNet).
-    batch_size : int
-        Windows per ONNX Runtime call (``window`` contract).
+    batch_size : int, optional
+        Windows per ONNX Runtime call (``window`` contract); default the model's
+        (``Model.batch_size``: 8 on the CPU, where small batches stay in the cache, 256 on a
+        GPU). It does not change the result.
     overlap : int, optional
         Samples shared by consecutive windows (``window`` contract, default half a window) or
         chunks (``stream`` contract, default 10 s). Overlapping outputs are averaged with
         cosine-tapered weights, so window edges count less than window centres.
     chunk_length : int, optional
         Samples per model call for the ``stream`` contract (default 10 minutes); bounds memory.
-    device, threads : passed to :func:`seiscore.models.load_model` when ``model`` is a name.
+    device, threads, precision : passed to :func:`seiscore.models.load_model` when ``model``
+        is a name; ``precision="int8"`` runs the model's quantised fast variant (PhaseNet:
+        see bench/RESULTS.md for its agreement with float32).
 
     Returns
     -------
     list of Annotations
-        One per station, ``prob[phase, sample]`` on the same time grid as the input.
+        One per station, ``prob[phase, sample]`` on the same time grid as the input: the
+        card's phases in output order, then its extra ``traces`` (e.g. SeisT's
+        ``detection``), which :func:`pick` does not pick.
     """
     if isinstance(model, str):
-        model = load_model(model, device=device, threads=threads)
+        model = load_model(model, device=device, threads=threads, precision=precision)
     items = [waveforms] if isinstance(waveforms, Waveforms) else list(waveforms)
     card = model.card
+    batch_size = model.batch_size if batch_size is None else int(batch_size)
     if batch_size < 1:
         raise InputError(f"batch_size must be >= 1, got {batch_size}")
+    if card.contract == "single":
+        raise InputError(
+            f"model {card.name!r} answers per P pick (contract 'single'); use "
+            "seiscore.picking.apply_heads, not annotate"
+        )
     results = []
+    free: queue.SimpleQueue = queue.SimpleQueue()  # batch buffers, reused from record to record
     for w in items:
-        data = _model_input(w, model)
-        prob = np.full((len(card.phase_labels), w.n_samples), np.nan, np.float32)
+        rows = _model_rows(w, model)
+        data = _record(w)
         if card.contract == "window":
             ov = card.window_length // 2 if overlap is None else int(overlap)
             if not 0 <= ov < card.window_length:
                 raise InputError(f"overlap must be in [0, {card.window_length}), got {ov}")
-            _annotate_windows(model, data, prob, batch_size, ov)
+            prob = np.zeros((len(card.trace_labels), w.n_samples), np.float32)
+            _annotate_windows(model, data, rows, prob, batch_size, ov, free)
         else:
+            prob = np.full((len(card.trace_labels), w.n_samples), np.nan, np.float32)
             rate = card.sampling_rate
             chunk = int(600 * rate) if chunk_length is None else int(chunk_length)
             ov = int(10 * rate) if overlap is None else int(overlap)
@@ -248,7 +293,7 @@ def annotate(
                 raise InputError(
                     f"chunk_length {chunk} / overlap {ov}: need 0 <= overlap < chunk_length"
                 )
-            _annotate_stream(model, data, prob, chunk, ov)
+            _annotate_stream(model, data, rows, prob, chunk, ov)
         results.append(
             Annotations(
                 network=w.network,
@@ -257,7 +302,7 @@ def annotate(
                 band=w.band,
                 starttime=w.starttime,
                 sampling_rate=w.sampling_rate,
-                phases=tuple(card.phases[lab] for lab in card.phase_labels),
+                phases=tuple(card.phases.get(lab, lab) for lab in card.trace_labels),
                 prob=prob,
                 model=card.name,
             )

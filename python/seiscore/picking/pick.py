@@ -41,10 +41,11 @@ def pick(
     distance_s=None,
     method: str = "peaks",
     amplitude_window_s: float = 1.0,
-    batch_size: int = 64,
+    batch_size: int | None = None,
     overlap: int | None = None,
     device: str = "cpu",
     threads: int | None = None,
+    precision: str | None = None,
     annotations: list[Annotations] | None = None,
 ) -> Picks:
     """Pick P and S phases on continuous waveforms: :func:`annotate` + :func:`extract_picks`.
@@ -55,10 +56,11 @@ def pick(
     ``method="trigger"`` uses a hysteresis trigger with ``on=height`` and ``off=height/2``.
     Amplitude (peak absolute amplitude of the demeaned waveform, all components, in input
     units) and SNR (RMS ratio) are measured over ``amplitude_window_s`` after / before each
-    pick. Pass ``annotations`` (from :func:`annotate`) to skip inference.
+    pick. Pass ``annotations`` (from :func:`annotate`) to skip inference; ``batch_size``,
+    ``overlap``, ``device``, ``threads`` and ``precision`` are :func:`annotate`'s.
     """
     if isinstance(model, str):
-        model = load_model(model, device=device, threads=threads)
+        model = load_model(model, device=device, threads=threads, precision=precision)
     items = [waveforms] if isinstance(waveforms, Waveforms) else list(waveforms)
     card = model.card
     phases = [card.phases[lab] for lab in card.phase_labels]
@@ -89,10 +91,11 @@ def _per_phase_value(card, phases, value, key, default):
 def _sample_picks(ann: Annotations, phases, height, distance_s, method: str) -> SamplePicks:
     """Picks (sample positions) on one station's probabilities."""
     fs = ann.sampling_rate
+    prob = ann.prob[None, : len(phases)]  # the phases come first; extra traces are not picked
     if method == "peaks":
-        return extract_picks(ann.prob[None], height=height, distance=distance_s, sampling_rate=fs)
+        return extract_picks(prob, height=height, distance=distance_s, sampling_rate=fs)
     on = np.asarray(height, np.float32) * np.ones(len(phases), np.float32)
-    return extract_picks(ann.prob[None], method="trigger", on=on, off=on / 2)
+    return extract_picks(prob, method="trigger", on=on, off=on / 2)
 
 
 def _station_picks(
