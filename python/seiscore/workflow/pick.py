@@ -23,6 +23,7 @@ from ..io import waveforms as wio
 from ..io.atomic import atomic_path, prepare_output_dir
 from ..io.quality import screen_for_model
 from ..models import Model, load_model
+from .heads import apply_heads_to_stream
 
 
 @dataclass
@@ -65,20 +66,26 @@ def run_pick_job(
     height=None,
     distance_s=None,
     method: str = "peaks",
-    batch_size: int = 64,
+    batch_size: int | None = None,
     device: str = "cpu",
     threads: int | None = None,
+    precision: str | None = None,
     plot_dir=None,
     quakeml=None,
     margin_s: float = 30.0,
     progress: bool = True,
+    heads=None,
 ) -> PickJobResult:
     """Pick every station-day of the inputs and write ``output`` (CSV) and optionally QuakeML.
 
     ``inputs``: waveform files and folders (walked by suffix), or with ``sds=True`` one SDS
     archive root (then ``starttime``/``endtime`` are required). Errors about single files or
     stations are collected in the result (the rest still runs); an unknown model or no usable
-    input at all raises ``InputError``.
+    input at all raises ``InputError``. ``heads`` (e.g. ``"polarity,magnitude,baz,distance"``
+    or ``"all"``, see :func:`seiscore.picking.apply_heads`): per P pick, the estimates of these
+    heads as columns of the picks table (and the polarity in the QuakeML picks).
+    ``precision="int8"`` runs the model's quantised fast variant (``--fast``); ``batch_size``
+    None takes the model's default (8 windows on the CPU, 256 on a GPU).
     """
     from tqdm.auto import tqdm
 
@@ -88,7 +95,9 @@ def run_pick_job(
     if plot_dir is not None:
         prepare_output_dir(plot_dir, "--plot")
     if isinstance(model, (str, Path)) and not isinstance(model, Model):
-        model = load_model(str(model), card=card, device=device, threads=threads)
+        model = load_model(
+            str(model), card=card, device=device, threads=threads, precision=precision
+        )
     result = PickJobResult(picks=Picks.empty())
     t_start = obspy.UTCDateTime(starttime) if starttime is not None else None
     t_end = obspy.UTCDateTime(endtime) if endtime is not None else None
@@ -96,7 +105,8 @@ def run_pick_job(
         tasks = _plan_sds(inputs, t_start, t_end)
     else:
         tasks = _plan_files(inputs, t_start, t_end, result.errors)
-    settings = _DaySettings(height, distance_s, method, batch_size, margin_s)
+    head_models = tuple(picking.load_heads(heads, device=device, threads=threads) if heads else ())
+    settings = _DaySettings(height, distance_s, method, batch_size, margin_s, head_models)
     tables = []
     seen_errors = set(result.errors)
     bar = tqdm(tasks, desc="station-days", unit="station-day", disable=not progress)
@@ -165,7 +175,7 @@ def _plan_sds(inputs, t_start, t_end) -> list:
 def _plan_files(inputs, t_start, t_end, errors: list[str]) -> list:
     """Station-day tasks over the waveform files and folders in ``inputs`` (unreadable files
     go to ``errors``), within [t_start, t_end] where given."""
-    paths = wio.find_waveform_files(inputs)
+    paths = wio.find_waveform_files(inputs, messages=errors)
     index = _index_files(paths, errors)
     if not index:
         raise InputError("no readable waveform data in the inputs:\n  " + "\n  ".join(errors))
@@ -188,8 +198,9 @@ class _DaySettings:
     height: object
     distance_s: object
     method: str
-    batch_size: int
+    batch_size: int | None
     margin_s: float
+    heads: tuple = ()
 
 
 def _pick_station_day(
@@ -224,7 +235,10 @@ def _pick_station_day(
         annotations=anns,
     )
     lo, hi = np.datetime64(d0.ns, "ns"), np.datetime64(d1.ns, "ns")
-    return items, anns, picks.select((picks.time >= lo) & (picks.time < hi))
+    picks = picks.select((picks.time >= lo) & (picks.time < hi))
+    if settings.heads and len(picks):
+        picks = apply_heads_to_stream(picks, st, items, card.sampling_rate, settings.heads)
+    return items, anns, picks
 
 
 def _plot_day(items, anns, picks: Picks, d0, plot_dir: Path, result) -> None:
