@@ -8,7 +8,7 @@ import numpy as np
 
 from .containers import Annotations, Picks, Waveforms
 
-PHASE_COLOURS = {"P": "tab:red", "S": "tab:blue"}
+PHASE_COLOURS = {"P": "tab:red", "S": "tab:blue", "detection": "tab:gray"}
 
 
 def plot_picks(

@@ -23,7 +23,7 @@ from obspy.core.event import (
     WaveformStreamID,
 )
 
-from ..containers import Locations, Picks
+from ..containers import HEAD_COLUMNS, Locations, Picks
 from ..exceptions import InputError
 
 PICK_COLUMNS = [
@@ -106,13 +106,15 @@ def read_picks_csv(path) -> Picks:
         probability=column("probability", np.nan, np.float32),
         amplitude=column("amplitude", np.nan, np.float32),
         snr=column("snr", np.nan, np.float32),
+        polarity=_column_text(df, "polarity", n),
+        **{c: column(c, np.nan, np.float32) for c in HEAD_COLUMNS[1:]},
     )
 
 
 def _column_text(df, name: str, n: int) -> np.ndarray:
     """A text column as an object array ("" where the file has none)."""
     if name in df.columns:
-        return df[name].to_numpy(dtype=object)
+        return df[name].fillna("").to_numpy(dtype=object)
     return np.full(n, "", dtype=object)
 
 
@@ -147,10 +149,15 @@ def _parse_times(col, path: Path, lines: np.ndarray) -> np.ndarray:
     return parsed.dt.tz_localize(None).to_numpy().astype("datetime64[ns]")
 
 
+#: The picks table's polarity (``seiscore.picking.apply_heads``) → QuakeML ``Pick.polarity``.
+QUAKEML_POLARITY = {"up": "positive", "down": "negative", "undecidable": "undecidable"}
+
+
 def picks_to_obspy(
     picks: Picks, channels: dict[str, str] | None = None, method: str = "seiscore"
 ) -> list[Pick]:
-    """ObsPy ``Pick`` objects; the probability is kept as a comment (QuakeML has no field)."""
+    """ObsPy ``Pick`` objects; the probability is kept as a comment (QuakeML has no field);
+    a P polarity from the heads becomes the pick's ``polarity``."""
     out = []
     channels = channels or {}
     for i in range(len(picks)):
@@ -167,14 +174,58 @@ def picks_to_obspy(
             evaluation_mode="automatic",
             method_id=f"smi:local/{method}",
             creation_info=CreationInfo(agency_id="seiscore"),
+            polarity=QUAKEML_POLARITY.get(picks.polarity[i]),
         )
+        if np.isfinite(picks.baz_deg[i]):
+            p.backazimuth = float(picks.baz_deg[i])
         p.comments.append(
             Comment(
                 text=f"probability={float(picks.probability[i]):.4f} snr={float(picks.snr[i]):.3g}"
+                + _heads_comment(picks, i)
             )
         )
         out.append(p)
     return out
+
+
+def _heads_comment(picks: Picks, i: int) -> str:
+    """`` polarity_probability=... magnitude_dl=... distance_km=...`` for the head values a
+    pick has (QuakeML has no field for them), else ``""``."""
+    return "".join(
+        f" {c}={float(getattr(picks, c)[i]):.4g}"
+        for c in ("polarity_probability", "magnitude_dl", "distance_km")
+        if np.isfinite(getattr(picks, c)[i])
+    )
+
+
+def add_network_magnitudes(cat: Catalog, table) -> Catalog:
+    """Add each event's network DL magnitude (a table from
+    ``seiscore.picking.network_magnitude``: ``event_id``, ``magnitude_dl``,
+    ``magnitude_dl_type``, ``magnitude_dl_stations``, ``magnitude_dl_uncertainty``) to the
+    events of ``cat`` whose resource id ends in ``/event/<event_id>``, as a ``Magnitude`` of
+    its own type beside any other (it becomes the preferred one only where there is none)."""
+    from obspy.core.event import Magnitude
+
+    by_id = {str(ev.resource_id).rsplit("/event/", 1)[-1]: ev for ev in cat}
+    for row in table.itertuples(index=False):
+        ev = by_id.get(str(int(row.event_id)))
+        if ev is None:
+            continue
+        mag = Magnitude(
+            mag=float(row.magnitude_dl),
+            magnitude_type=str(row.magnitude_dl_type),
+            mag_errors=QuantityError(uncertainty=float(row.magnitude_dl_uncertainty)),
+            station_count=int(row.magnitude_dl_stations),
+            method_id=ResourceIdentifier("smi:local/seiscore-dl-median"),
+            evaluation_mode="automatic",
+            creation_info=CreationInfo(agency_id="seiscore"),
+        )
+        if ev.origins:
+            mag.origin_id = (ev.preferred_origin() or ev.origins[0]).resource_id
+        ev.magnitudes.append(mag)
+        if ev.preferred_magnitude_id is None:
+            ev.preferred_magnitude_id = mag.resource_id
+    return cat
 
 
 def write_picks_quakeml(picks: Picks, path, channels: dict[str, str] | None = None) -> Path:
@@ -257,3 +308,102 @@ def _coalescence_comment(locs: Locations, i: int) -> str:
         f"normalised={float(locs.coherence_norm[i]):.4g} "
         f"err_xyz_km={err} cov_xyz_km={cov}"
     )
+
+
+# ------------------------------------------------------------------------------- magnitudes
+
+
+def _utc_ns(t) -> obspy.UTCDateTime:
+    return obspy.UTCDateTime(ns=int(np.datetime64(t, "ns").astype(np.int64)))
+
+
+def add_local_magnitudes(cat: Catalog, events_by_id: dict, magnitudes) -> Catalog:
+    """Add local magnitudes to the events of ``cat``.
+
+    ``events_by_id``: event_id → the ObsPy ``Event`` (of ``cat``) it belongs to;
+    ``magnitudes``: a :class:`seiscore.magnitude.MagnitudeResult` (its ``amplitudes``,
+    ``stations`` and ``network`` tables). Per event: one QuakeML ``Amplitude`` per channel
+    (type ``AML``, zero-to-peak Wood-Anderson displacement in metres, period, SNR, window),
+    one ``StationMagnitude`` per station (from its channels' amplitudes), and the network
+    ``Magnitude`` (type ``ML``, uncertainty, station count, every station's contribution with
+    weight 1, or 0 for an outlier), referring to the preferred origin. ML becomes the preferred
+    magnitude."""
+    from obspy.core.event import (
+        Amplitude,
+        Magnitude,
+        StationMagnitude,
+        StationMagnitudeContribution,
+        TimeWindow,
+    )
+
+    origin_of = {eid: (ev.preferred_origin() or (ev.origins[0] if ev.origins else None))
+                 for eid, ev in events_by_id.items()}  # fmt: skip
+    amp_ids: dict = {}
+    for row in magnitudes.amplitudes.itertuples(index=False):
+        ev = events_by_id.get(row.event_id)
+        if ev is None:
+            continue
+        t0, t1 = _utc_ns(row.window_start), _utc_ns(row.window_end)
+        peak = _utc_ns(row.time)
+        amp = Amplitude(
+            generic_amplitude=float(row.amplitude_mm) / 1000.0,
+            type="AML",
+            category="point",
+            unit="m",
+            period=float(row.period_s) if np.isfinite(row.period_s) else None,
+            snr=float(row.snr) if np.isfinite(row.snr) else None,
+            time_window=TimeWindow(begin=peak - t0, end=t1 - peak, reference=peak),
+            waveform_id=WaveformStreamID(
+                row.network, row.station, row.location or None, row.channel
+            ),  # fmt: skip
+            magnitude_hint="ML",
+            evaluation_mode="automatic",
+            method_id=ResourceIdentifier(f"smi:local/seiscore-wood-anderson/{row.response}"),
+            creation_info=CreationInfo(agency_id="seiscore"),
+        )
+        ev.amplitudes.append(amp)
+        amp_ids.setdefault(
+            (row.event_id, f"{row.network}.{row.station}.{row.location}"), []
+        ).append(amp.resource_id)
+    sta_ids: dict = {}
+    for row in magnitudes.stations.itertuples(index=False):
+        ev = events_by_id.get(row.event_id)
+        if ev is None:
+            continue
+        net, sta, loc = row.station_id.split(".")
+        ids = amp_ids.get((row.event_id, row.station_id), [])
+        sm = StationMagnitude(
+            mag=float(row.magnitude),
+            station_magnitude_type="ML",
+            amplitude_id=ids[0] if len(ids) == 1 else None,
+            origin_id=origin_of[row.event_id].resource_id if origin_of[row.event_id] else None,
+            waveform_id=WaveformStreamID(net, sta, loc or None),
+            method_id=ResourceIdentifier("smi:local/seiscore-ml-station-mean"),
+            creation_info=CreationInfo(agency_id="seiscore"),
+        )
+        if len(ids) > 1:
+            sm.comments.append(Comment(text=f"mean of {row.n_channels} channels: {row.channels}"))
+        ev.station_magnitudes.append(sm)
+        sta_ids.setdefault(row.event_id, []).append((sm.resource_id, bool(row.used)))
+    for row in magnitudes.network.itertuples(index=False):
+        ev = events_by_id.get(row.event_id)
+        if ev is None:
+            continue
+        origin = origin_of[row.event_id]
+        mag = Magnitude(
+            mag=float(row.magnitude),
+            magnitude_type=str(row.magnitude_type),
+            mag_errors=QuantityError(uncertainty=float(row.magnitude_uncertainty)),
+            station_count=int(row.n_magnitude_stations),
+            origin_id=origin.resource_id if origin else None,
+            method_id=ResourceIdentifier(f"smi:local/seiscore-ml-{row.method}"),
+            evaluation_mode="automatic",
+            creation_info=CreationInfo(agency_id="seiscore"),
+            station_magnitude_contributions=[
+                StationMagnitudeContribution(station_magnitude_id=sid, weight=1.0 if used else 0.0)
+                for sid, used in sta_ids.get(row.event_id, [])
+            ],
+        )
+        ev.magnitudes.append(mag)
+        ev.preferred_magnitude_id = mag.resource_id
+    return cat
