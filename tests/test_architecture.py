@@ -10,6 +10,10 @@ The rules (README, "Layout"):
   stage's internals, never ``workflow``.
 * ``io`` imports no stage; ``workflow`` holds the jobs (one per command) and the pipeline, and a
   job never imports another job.
+* ``training`` (torch-only code that makes ONNX models; not a stage) imports the shared layers,
+  ``io``, and ``models`` and ``picking`` through their public API; nothing imports ``training``
+  but the train jobs (``workflow/train.py``, ``workflow/train_associator.py``) and their
+  commands (``cli/train.py``, ``cli/train_associator.py``).
 * No module of the package is over 800 lines; no function's code (its docstring aside) is over 80
   lines unless a ``# long function:`` comment in it says why.
 """
@@ -25,12 +29,13 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 PKG = REPO / "python" / "seiscore"
-STAGES = ("picking", "traveltime", "association", "location", "correlation")
+STAGES = ("picking", "traveltime", "association", "location", "magnitude", "correlation")
 SHARED = {
     "_core",
     "_cuda",
     "_backend",
     "_validate",
+    "_atomic",
     "containers",
     "exceptions",
     "geo",
@@ -39,8 +44,19 @@ SHARED = {
 # What a stage may use besides the shared layers: its own package, and these services (through
 # their public API): picking runs models; association and location build travel times.
 SERVICES = {"picking": {"models"}, "association": {"traveltime"}, "location": {"traveltime"}}
-# Modules of workflow/ that are not jobs: the configuration schema and the pipeline.
-WORKFLOW_SHARED = {"__init__", "config", "pipeline"}
+# Modules of workflow/ that are not jobs: the configuration schema, the pipeline and how it
+# detects events (detection: association, migration or both), and the per-pick heads that pick
+# and run both apply (heads).
+WORKFLOW_SHARED = {"__init__", "config", "pipeline", "detection", "heads"}
+# training: what it may import (models and picking through their __all__), and who may import it
+TRAINING_USES = {"io"}
+TRAINING_SERVICES = {"models", "picking"}
+TRAINING_USERS = {
+    "workflow/train.py",
+    "cli/train.py",
+    "workflow/train_associator.py",
+    "cli/train_associator.py",
+}
 MAX_MODULE_LINES = 800
 MAX_FUNCTION_LINES = 80
 
@@ -160,11 +176,41 @@ def test_io_imports_no_stage():
     assert not bad, f"io is below the stages and may not import them: {bad}"
 
 
+def test_training_imports_only_what_it_may():
+    allowed = SHARED | TRAINING_USES | TRAINING_SERVICES | {"training"}
+    bad = []
+    for path in _modules(PKG / "training"):
+        for name in _imported(path):
+            parts = name.split(".")
+            top = _top(name)
+            if top is None:
+                continue
+            if top not in allowed:
+                bad.append(f"{path.relative_to(REPO)}: {name}")
+            elif top in TRAINING_SERVICES and len(parts) > 2:
+                public = importlib.import_module(f"seiscore.{top}").__all__
+                if len(parts) > 3 or parts[2] not in public:
+                    bad.append(f"{path.relative_to(REPO)}: {name} (not in {top}.__all__)")
+    assert not bad, f"training imports layers it may not, or non-public names: {bad}"
+
+
+def test_only_the_train_job_imports_training():
+    bad = []
+    for path in _modules(PKG):
+        rel = path.relative_to(PKG).as_posix()
+        if rel.startswith("training/") or rel in TRAINING_USERS:
+            continue
+        if any(_top(n) == "training" for n in _imported(path)):
+            bad.append(rel)
+    assert not bad, f"only {sorted(TRAINING_USERS)} may import seiscore.training: {bad}"
+
+
 def test_jobs_never_import_jobs():
     jobs = {p.stem for p in (PKG / "workflow").glob("*.py")} - WORKFLOW_SHARED
     assert {"pick", "associate", "locate", "correlate", "demo"} <= jobs
     bad = {}
-    for path in (PKG / "workflow").glob("*.py"):
+    modules = [*(PKG / "workflow").glob("*.py"), *(PKG / "workflow" / "pipeline").glob("*.py")]
+    for path in modules:
         used = {n.split(".")[2] for n in _imported(path) if n.startswith("seiscore.workflow.")}
         other = (used & jobs) - {path.stem}
         if other:

@@ -163,6 +163,10 @@ class Annotations:
         return int(self.prob.shape[1])
 
 
+#: Columns of :class:`Picks` that per-pick deep-learning heads fill (see its docstring).
+HEAD_COLUMNS = ("polarity", "polarity_probability", "magnitude_dl", "baz_deg", "distance_km")
+
+
 @dataclass(eq=False)
 class Picks(_Columns):
     """Phase picks with absolute times. One row per pick; columns:
@@ -174,6 +178,17 @@ class Picks(_Columns):
     ``amplitude`` (float32)               largest absolute amplitude, in input units (counts),
                                           of the demeaned waveform in the window after the pick
     ``snr`` (float32)                     RMS after the pick / RMS before it (amplitude ratio)
+
+    Per-pick estimates of deep-learning heads (``seiscore.picking.apply_heads``; filled for P
+    picks, empty / NaN elsewhere and by default):
+
+    ``polarity`` (str)                    P first motion: ``"up"``, ``"down"``,
+                                          ``"undecidable"``, or ``""`` (not estimated)
+    ``polarity_probability`` (float32)    probability of the polarity class given (0–1)
+    ``magnitude_dl`` (float32)            single-station event magnitude (the head's type,
+                                          e.g. ``Mdl``, ML-like), dimensionless
+    ``baz_deg`` (float32)                 back-azimuth, degrees clockwise from north (0–360)
+    ``distance_km`` (float32)             epicentral distance, km
     """
 
     network: np.ndarray
@@ -184,6 +199,33 @@ class Picks(_Columns):
     probability: np.ndarray
     amplitude: np.ndarray
     snr: np.ndarray
+    polarity: np.ndarray | None = None
+    polarity_probability: np.ndarray | None = None
+    magnitude_dl: np.ndarray | None = None
+    baz_deg: np.ndarray | None = None
+    distance_km: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        n = len(self.network)
+        if self.polarity is None:
+            self.polarity = np.full(n, "", dtype=object)
+        for name in HEAD_COLUMNS[1:]:
+            if getattr(self, name) is None:
+                setattr(self, name, np.full(n, np.nan, dtype=np.float32))
+        super().__post_init__()
+
+    @property
+    def has_heads(self) -> bool:
+        """Whether any head column holds an estimate."""
+        return bool((self.polarity != "").any()) or any(
+            np.isfinite(getattr(self, name)).any() for name in HEAD_COLUMNS[1:]
+        )
+
+    def to_dataframe(self):
+        """The table as a ``pandas.DataFrame``; the head columns only when one holds an
+        estimate."""
+        df = super().to_dataframe()
+        return df if self.has_heads else df.drop(columns=list(HEAD_COLUMNS))
 
     @classmethod
     def empty(cls) -> Picks:

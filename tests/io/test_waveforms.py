@@ -216,9 +216,46 @@ def test_numbered_horizontals_are_taken_as_e_and_n():
     e, n, z = _enz()
     e.stats.channel, n.stats.channel = "HH1", "HH2"
     (w,), messages = to_waveforms(Stream([z, n, e]))
-    assert messages == []
+    assert messages == [
+        "XX.STA.00: HH1/HH2 taken as E/N without rotation (no orientation metadata)"
+    ]
     assert w.present.all()
     np.testing.assert_array_equal(w.data[:, 0], [1000, 2000, 3000])
+
+
+def test_numbered_horizontals_rotated_with_orientations():
+    e, n, z = _enz()
+    e.stats.channel, n.stats.channel = "HH1", "HH2"
+    # HH1 points to azimuth 30 (so it is "E" rotated by -60), HH2 to 120
+    orient = {"XX.STA.00.HH1": 30.0, "XX.STA.00.HH2": 120.0, "XX.STA.00.HHZ": 0.0}
+    (w,), messages = to_waveforms(Stream([z, n, e]), orientations=orient)
+    x1, x2 = 1000.0, 2000.0  # first samples of the channels taken for E and N
+    a1, a2 = np.radians(30.0), np.radians(120.0)
+    np.testing.assert_allclose(w.data[0, 0], x1 * np.sin(a1) + x2 * np.sin(a2), rtol=1e-6)
+    np.testing.assert_allclose(w.data[1, 0], x1 * np.cos(a1) + x2 * np.cos(a2), rtol=1e-6)
+    assert messages == ["XX.STA.00: HH1 (30°) and HH2 (120°) rotated to east and north"]
+    orient["XX.STA.00.HH2"] = 100.0
+    _, messages = to_waveforms(Stream([z, n, e]), orientations=orient)
+    assert messages == ["XX.STA.00: HH1 (30°) and HH2 (100°) are not orthogonal; not rotated"]
+
+
+def test_u_is_up_unless_galperin_and_pressure_channels_are_named():
+    e, n, z = _enz()
+    z.stats.channel = "HNU"
+    e.stats.channel, n.stats.channel = "HNE", "HNN"
+    (w,), messages = to_waveforms(Stream([z, n, e]))
+    assert messages == ["XX.STA.00: HNU taken as the vertical (U = up)"]
+    np.testing.assert_array_equal(w.data[2], z.data)
+    e.stats.channel, n.stats.channel = "HNV", "HNW"
+    out, messages = to_waveforms(Stream([z, n, e]))
+    assert out == []
+    assert "U/V/W (Galperin) components (HNU, HNV, HNW) are not supported" in messages[0]
+    z.stats.channel = "HDH"
+    out, messages = to_waveforms(Stream([z]))
+    assert messages == [
+        "XX.STA.00: HDH are pressure channels (hydrophone or barometer), not "
+        "seismometer components; skipped"
+    ]
 
 
 def test_missing_horizontals_are_zeros_with_messages():
@@ -499,3 +536,19 @@ def test_real_sac_files_one_station():
     assert len(w.sources) == 3
     # spans midnight: two station-days
     assert len(iter_days(w.starttime, w.endtime)) == 2
+
+
+def test_files_without_suffix_are_found_by_content(tmp_path):
+    e, n, z = _enz()
+    (tmp_path / "sac").mkdir()
+    z.write(str(tmp_path / "sac" / "STA.HHZ"), format="SAC")  # LOKI names its SAC files so
+    n.write(str(tmp_path / "sac" / "STA_N"), format="MSEED")
+    (tmp_path / "sac" / "notes.txt").write_text("not a waveform")
+    (tmp_path / "sac" / "other").write_text("neither")
+    messages = []
+    files = find_waveform_files(tmp_path / "sac", messages=messages)
+    assert sorted(p.name for p in files) == ["STA.HHZ", "STA_N"]
+    assert messages == [
+        f"{tmp_path / 'sac'}: 2 file(s) without a waveform suffix taken by their "
+        "content: STA.HHZ (SAC), STA_N (MSEED)"
+    ]

@@ -266,8 +266,8 @@ def test_item6_velocities_out_of_range_refused(tmp_path):
     csv.write_text("# crust\ndepth,vp,vs\n0,5.0,2.9\n10,3.4,3.5\n")
     with pytest.raises(
         InputError,
-        match=r"crust\.csv: line 4, column 'vs': vs 3\.5 km/s is not below vp 3\.4 km/s "
-        r"\(line 4, column 'vp'\); S waves are slower",
+        match=r"crust\.csv: line 4, column 3 \('vs'\): vs 3\.5 km/s is not below vp 3\.4 km/s "
+        r"\(line 4, column 2 \('vp'\)\); S waves are slower",
     ):
         tt.VelocityModel.from_file(csv)
     nd = tmp_path / "fast.nd"

@@ -13,20 +13,33 @@ from seiscore.workflow import config
 def test_defaults_cover_every_section_and_association_matches_associate():
     import inspect
 
-    from seiscore.association import associate
+    from seiscore.association import associate, associate_by_method
 
     d = config.defaults()
-    assert set(d) == {"input", "stations", "model", "picking", "association", "location", "output"}
+    assert set(d) == {
+        "input",
+        "stations",
+        "model",
+        "picking",
+        "association",
+        "location",
+        "magnitude",
+        "output",
+    }
     assert d["picking"]["model"] == "phasenet"
     assert d["picking"]["batch_size"] == 64
     assert d["location"]["extent"] == "auto"
     # every association key is a keyword of associate(), with the same default (but for the
-    # pipeline's choice of skipping picks at unknown stations)
+    # pipeline's choice of skipping picks at unknown stations and of an automatic null test)
     params = inspect.signature(associate).parameters
+    # and the choice of method: keywords of associate_by_method(), with the same defaults
+    by_method = inspect.signature(associate_by_method).parameters
+    assert d["association"].pop("method") == by_method["method"].default == "grid"
+    assert d["association"].pop("linker") == "" and by_method["linker"].default is None
     for key, value in d["association"].items():
         assert key in params, key
         expect = params[key].default
-        if key == "unknown_stations":
+        if key in ("unknown_stations", "null_test"):
             continue
         if isinstance(expect, tuple):
             expect = list(expect)
@@ -73,6 +86,9 @@ def test_validate_fills_defaults_and_converts_numbers(tmp_path):
             {"association": {"unknown_stations": "ignore"}},
             "association.unknown_stations: expected one of",
         ),
+        ({"association": {"null_test": "often"}}, "association.null_test: expected one of"),
+        ({"association": {"null_test": 3}}, "association.null_test: expected bool or str"),
+        ({"association": {"min_significance": -1}}, "association.min_significance: must be"),
         ({"output": {"figures": "yes"}}, "output.figures: expected bool, got str"),
         ({"input": {"waveforms": [1]}}, "input.waveforms: expected list of str"),
         ({"input": {"waveforms": ["a"], "sds": "b"}}, "not both"),
@@ -150,3 +166,34 @@ def test_cli_run_reports_bad_config(capsys, tmp_path):
     assert "association.min_p: expected int, got str" in capsys.readouterr().err
     assert main(["run"]) == 2
     assert "no CONFIG given" in capsys.readouterr().err
+
+
+def test_every_key_is_documented_and_print_config_round_trips():
+    for sec, keys in config.SCHEMA.items():
+        for key in keys:
+            assert key in config.DOCS.get(sec, {}), f"{sec}.{key} has no entry in config.DOCS"
+            assert config.DOCS[sec][key][0], f"{sec}.{key}: empty meaning"
+    for sec in config.DOCS:
+        assert set(config.DOCS[sec]) <= set(config.SCHEMA[sec]), f"{sec}: documents unknown keys"
+    text = config.dumps()
+    assert (
+        "# P probability threshold (not set: the model card's) [probability]; default: not set"
+        in text
+    )
+    import tomllib
+
+    assert config.validate(tomllib.loads(text)) == config.defaults()
+
+
+def test_readme_configuration_reference_is_current():
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    start, end = "<!-- config-reference:start -->", "<!-- config-reference:end -->"
+    assert start in readme, "README lacks the configuration reference markers"
+    assert end in readme, "README lacks the configuration reference markers"
+    block = readme.split(start, 1)[1].split(end, 1)[0].strip()
+    assert block == config.reference_markdown().strip(), (
+        "README's configuration reference is stale: paste seiscore.workflow.config."
+        "reference_markdown() between the markers"
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 import obspy
@@ -71,13 +72,22 @@ def test_pipeline_writes_the_catalogue(first_run):
         assert pref.origin_uncertainty is not None
         assoc = [o for o in ev.origins if "association" in str(o.method_id)][0]
         assert len(ev.picks) == len(assoc.arrivals) >= 6
+        # the preferred origin carries the arrivals too, with residuals from its own position
+        assert len(pref.arrivals) == len(assoc.arrivals)
+        assert all(abs(a.time_residual) < 0.5 for a in pref.arrivals)
         pick_ids = {p.resource_id for p in ev.picks}
         assert all(a.pick_id in pick_ids for a in assoc.arrivals)
     picks = pd.read_csv(out / "picks.csv")
     assert {"event_id", "residual_s", "phase", "time"} <= set(picks.columns)
     assert (picks.event_id >= 0).sum() == sum(len(ev.picks) for ev in cat)
     summary = json.loads((out / "summary.json").read_text())
-    assert set(summary["time_s"]) == {"pick_s", "associate_s", "relocate_s", "catalogue_s"}
+    assert set(summary["time_s"]) == {
+        "pick_s",
+        "associate_s",
+        "relocate_s",
+        "magnitude_s",
+        "catalogue_s",
+    }
     # one picks file and one probabilities file per station-day
     assert len(list((out / "picks").glob("*.csv"))) == 8
     assert len(list((out / "probs").glob("*.npz"))) == 8
@@ -138,6 +148,33 @@ def test_cli_run(scenario, tmp_path, capsys):
     assert not (tmp_path / "out" / "map.png").exists()
     cat = obspy.read_events(str(tmp_path / "out" / "events.xml"))
     assert all(len(ev.origins) == 1 for ev in cat)
+
+
+def test_cli_run_null_test(scenario, tmp_path, capsys):
+    """``--null-test``: the association's false-event rate on the console and in summary.json
+    (the automatic one stays off on a span this short, quietly)."""
+    folder, _ = scenario
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(
+        f'[input]\nwaveforms = ["{folder / "waveforms"}"]\n'
+        f'[stations]\npath = "{folder / "stations.xml"}"\n'
+        "[model]\nvp = 6.0\nvs = 3.5\n[association]\nmin_picks = 6\n[location]\nenabled = false\n"
+        '[output]\ndirectory = "out"\nfigures = false\n'
+    )
+    assert main(["run", str(cfg)]) == 0
+    auto = json.loads((tmp_path / "out" / "summary.json").read_text())["null_test"]
+    assert auto["automatic"]
+    assert auto["events_per_hour"] is None
+    assert "null test" not in capsys.readouterr().out
+    assert main(["run", str(cfg), "--null-test"]) == 0
+    text = capsys.readouterr().out
+    null = json.loads((tmp_path / "out" / "summary.json").read_text())["null_test"]
+    assert null["line"] in text
+    assert not null["automatic"]
+    # 70 s of picks: too short to shift 8 stations apart, which the line says
+    assert null["events_per_hour"] is None
+    assert "offset steps" in null["note"]
+    assert null["line"].startswith("null test: not run")
 
 
 def test_errors_name_the_problem(scenario, tmp_path):
@@ -216,3 +253,57 @@ def test_cli_scheduler_address(scenario, first_run, tmp_path, capsys):
     pd.testing.assert_frame_equal(
         pd.read_csv(out1 / "events.csv"), pd.read_csv(tmp_path / "out" / "events.csv")
     )
+
+
+def test_rerun_with_other_settings_picks_again(scenario, tmp_path):
+    """A task's result is reused only when it was made with the same settings and inputs."""
+    folder, _ = scenario
+    cfg = _config(folder, tmp_path / "out")
+    cfg["location"] = {"enabled": False}
+    cfg["magnitude"] = {"enabled": False}
+    first = pipeline.run(cfg)
+    assert first.summary["n_tasks_run"] == 8
+    again = pipeline.run(cfg)
+    assert again.summary["n_tasks_skipped"] == 8
+    cfg["picking"] = {"p_threshold": 0.6}
+    third = pipeline.run(cfg)
+    assert third.summary["n_tasks_run"] == 8
+    redone = [m for m in third.messages if "picked again" in m]
+    assert len(redone) == 8
+    assert "p_threshold None -> 0.6" in redone[0]
+    assert len(third.picks) <= len(first.picks)
+    # a changed input file is noticed too
+    wf = sorted((folder / "waveforms").glob("*.mseed"))[0]
+    os.utime(wf, (wf.stat().st_atime, wf.stat().st_mtime + 10))
+    fourth = pipeline.run(cfg)
+    assert fourth.summary["n_tasks_run"] == 1
+    assert any("input files changed" in m for m in fourth.messages)
+
+
+class _Bank:
+    """Stands for an ObsPy client or wave bank: get_waveforms only (no listing)."""
+
+    def __init__(self, folder):
+        self.st = obspy.read(str(folder / "waveforms" / "*.mseed"))
+
+    def get_waveforms(self, network, station, location, channel, starttime, endtime):
+        return (
+            self.st.select(network=network, station=station, location=location, channel=channel)
+            .slice(starttime, endtime)
+            .copy()
+        )
+
+
+def test_pipeline_reads_from_any_get_waveforms_source(scenario, first_run, tmp_path):
+    folder, _ = scenario
+    _, files_run = first_run
+    st = obspy.read(str(folder / "waveforms" / "*.mseed"))
+    cfg = _config(folder, tmp_path / "out")
+    del cfg["input"]["waveforms"]
+    cfg["input"] |= {"starttime": str(st[0].stats.starttime), "endtime": str(st[0].stats.endtime),
+                     "channels": sorted({f"{tr.id[:-1]}?" for tr in st})}  # fmt: skip
+    result = pipeline.run(cfg, source=_Bank(folder))
+    assert result.summary["n_events"] == files_run.summary["n_events"] == 2
+    assert len(result.picks) == len(files_run.picks)
+    assert result.magnitudes is not None
+    assert len(result.magnitudes.network) == 2

@@ -8,6 +8,9 @@ components of one station/location give one row). :func:`project_stations` fills
 Accepted inputs
 ---------------
 * an ``obspy.Inventory`` or a StationXML file (``.xml``, or any file starting with ``<``);
+* a full SEED volume or a dataless SEED (recognised by content: station coordinates and
+  responses come from its control headers; :func:`read_inventory` returns them with the
+  responses, for magnitudes);
 * a CSV (comma-separated, with a header) with columns ``network, station, location``
   (optional), ``latitude, longitude`` and ``elevation`` or ``elevation_m`` (metres) or
   ``elevation_km``; column names are case-insensitive and ``lat``/``lon``/``net``/``sta``/``loc``
@@ -15,7 +18,9 @@ Accepted inputs
 * the same table whitespace-separated with the same header;
 * QuakeMigrate station files (header ``Latitude,Longitude,Elevation,Name``; QuakeMigrate gives
   ``Elevation`` in **km**, so it is read as km);
-* REAL's ``station.dat``: no header, whitespace-separated ``lon lat net sta chan elev_km``.
+* REAL's ``station.dat``: no header, whitespace-separated ``lon lat net sta chan elev_km``;
+* NonLinLoc ``GTSRCE`` lines (in a control file), LOKI / MALMI ``header.hdr`` station lists,
+  and Hypoinverse station files (:mod:`seiscore.io.station_formats`).
 
 Checks: latitudes lie in [-90, 90] and longitudes in [-180, 360] degrees (StationXML: its
 schema's [-180, 180]); a station listed twice must be listed at the same position (channels and
@@ -34,8 +39,9 @@ import obspy
 from .. import geo
 from ..containers import Stations, coordinate_problem
 from ..exceptions import InputError
+from . import station_formats as formats
 
-__all__ = ["project_stations", "read_stations"]
+__all__ = ["is_seed", "project_stations", "read_inventory", "read_stations"]
 
 _ALIASES = {
     "network": ("network", "net", "networkcode", "network_code"),
@@ -273,7 +279,9 @@ def _looks_numeric(token: str) -> bool:
     return True
 
 
-def read_stations(path_or_inventory, messages: list | None = None) -> Stations:
+def read_stations(
+    path_or_inventory, messages: list | None = None, *, default_network: str = ""
+) -> Stations:
     """Read a station table (see the module docstring for the formats).
 
     Parameters
@@ -282,6 +290,8 @@ def read_stations(path_or_inventory, messages: list | None = None) -> Stations:
     messages : list, optional
         Notes about what was merged (a station listed twice at the same position) are
         appended here.
+    default_network : str
+        Network code for formats that have none (NonLinLoc ``GTSRCE``, LOKI ``header.hdr``).
 
     Returns
     -------
@@ -305,6 +315,8 @@ def read_stations(path_or_inventory, messages: list | None = None) -> Stations:
     source = str(path)
     if not path.is_file():
         raise InputError(f"station file not found: {path}")
+    if is_seed(path):
+        return _from_inventory(read_inventory(path), source)
     text = path.read_text(errors="replace")
     if not text.strip():
         raise _empty_error(source)
@@ -317,7 +329,42 @@ def read_stations(path_or_inventory, messages: list | None = None) -> Stations:
             )
             raise InputError(message) from None
         return _from_inventory(inv, source)
-    return _from_text(text, source, messages)
+    return _from_text(text, source, messages, default_network)
+
+
+def is_seed(path) -> bool:
+    """True when ``path`` is a SEED volume (full SEED with data, or dataless): its first
+    record starts with a six-digit sequence number and a volume (``V``) or station (``S``)
+    control header."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(8)
+    except OSError:
+        return False
+    return len(head) == 8 and head[:6].isdigit() and head[6:7] in (b"V", b"S") and head[7:8] == b" "
+
+
+def read_inventory(path_or_inventory) -> obspy.Inventory:
+    """Station metadata with instrument responses, as an ObsPy Inventory, from StationXML, a
+    full SEED volume or a dataless SEED (RESP files too: whatever ObsPy reads); an Inventory
+    is returned as is. Raises InputError naming the file when it cannot be read or holds no
+    channel."""
+    if isinstance(path_or_inventory, obspy.Inventory):
+        return path_or_inventory
+    path = Path(path_or_inventory)
+    if not path.is_file():
+        raise InputError(f"inventory file not found: {path}")
+    fmt = "SEED" if is_seed(path) else None
+    try:
+        inv = (
+            obspy.read_inventory(str(path), format=fmt) if fmt else obspy.read_inventory(str(path))
+        )
+    except Exception as exc:  # noqa: BLE001 - ObsPy raises many types for malformed metadata
+        what = "SEED volume" if fmt else "station metadata (StationXML, SEED, RESP)"
+        raise InputError(f"{path}: cannot read as {what} ({type(exc).__name__}: {exc})") from None
+    if not inv.get_contents()["channels"]:
+        raise InputError(f"{path}: no channel in this inventory")
+    return inv
 
 
 # StationXML's schema bounds (ObsPy refuses values outside them without naming the station)
@@ -364,8 +411,9 @@ def _bad_xml_coordinate(path: Path) -> str | None:
     return None
 
 
-def _from_text(text: str, source: str, messages) -> Stations:
-    """A CSV, whitespace or REAL station table (blank and ``#`` lines skipped)."""
+def _from_text(text: str, source: str, messages, network: str = "") -> Stations:
+    """A CSV, whitespace or REAL station table, or a location program's station list
+    (:mod:`.station_formats`); blank and ``#`` lines are skipped."""
     import pandas as pd
 
     lines = [
@@ -376,6 +424,12 @@ def _from_text(text: str, source: str, messages) -> Stations:
     if not lines:
         raise _empty_error(source)
     first = lines[0][1]
+    if any(ln.split()[0].upper() == "GTSRCE" for _, ln in lines):
+        return _dedupe(formats.parse_gtsrce(lines, source, network), source, messages)
+    if formats.looks_loki_header(lines):
+        return _dedupe(formats.parse_loki_header(lines, source, network), source, messages)
+    if formats.looks_hypoinverse(lines):
+        return _dedupe(formats.parse_hypoinverse(lines, source, network), source, messages)
     if "," not in first:
         tokens = first.split()
         if len(tokens) >= 6 and _looks_numeric(tokens[0]) and _looks_numeric(tokens[1]):

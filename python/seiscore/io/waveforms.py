@@ -16,23 +16,31 @@ import glob
 import math
 import os
 import warnings
-from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 import obspy
 from obspy import Stream, Trace, UTCDateTime
-from scipy import signal
 
 from ..containers import Waveforms
 from ..exceptions import InputError
+from .components import (
+    _choose_components,
+    _orient,
+    _skip_reason,
+    _trace_sources,
+    orientations_from_inventory,
+)
+from .resample import _resample
 
 __all__ = [
     "WAVEFORM_SUFFIXES",
     "find_waveform_files",
     "iter_days",
+    "orientations_from_inventory",
     "read_sds",
     "read_waveform_files",
+    "sniff_waveform_format",
     "to_waveforms",
     "waveforms_to_stream",
 ]
@@ -44,11 +52,8 @@ _RATE_RTOL = 1e-7
 #: Fraction of a sample under which an offset from the grid is ignored (no shift).
 _GRID_TOL = 0.01
 #: Largest ``up`` or ``down`` for which resampling goes through ``resample_poly``.
-_MAX_POLY = 100
 #: Half-width, in input samples, of the Lanczos kernel used for irrational rate ratios.
-_LANCZOS_A = 20
 #: Component letter → the numbered orientation taken for it when the letter itself is absent.
-_NUMBERED = {"E": "1", "N": "2", "Z": "3"}
 
 
 # --------------------------------------------------------------------------------------------
@@ -68,15 +73,85 @@ def _as_path_list(inputs, name: str) -> list[Path]:
     return paths
 
 
-def find_waveform_files(inputs, suffixes=WAVEFORM_SUFFIXES) -> list[Path]:
+# Files in a folder with these suffixes are never waveforms: not probed by content.
+_NOT_WAVEFORMS = (
+    ".xml",
+    ".csv",
+    ".txt",
+    ".json",
+    ".toml",
+    ".png",
+    ".jpg",
+    ".pdf",
+    ".npz",
+    ".npy",
+    ".hdr",
+    ".buf",
+    ".md",
+    ".py",
+    ".nc",
+    ".h5",
+    ".hdf5",
+    ".onnx",
+    ".zip",
+    ".gz",
+    ".tar",
+    ".log",
+    ".in",
+    ".out",
+    ".pkl",
+    ".parquet",
+)
+
+
+def sniff_waveform_format(path) -> str | None:
+    """``"MSEED"`` or ``"SAC"`` when the file's content is that format (ObsPy's detectors),
+    else None. Reads only the file's first bytes."""
+    from obspy.io.mseed.core import _is_mseed
+    from obspy.io.sac.core import _is_sac
+
+    for name, test in (("MSEED", _is_mseed), ("SAC", _is_sac)):
+        try:
+            if test(str(path)):
+                return name
+        except Exception:  # noqa: BLE001, S112 - a detector that fails means "not this format"
+            continue
+    return None
+
+
+def _folder_files(folder: Path, wanted, messages) -> list[Path]:
+    """Files under ``folder`` named with a waveform suffix, and others whose content is
+    miniSEED or SAC (noted in ``messages``)."""
+    out, by_content = [], []
+    for p in sorted(folder.rglob("*")):
+        if not p.is_file() or p.name.startswith("."):
+            continue
+        name = p.name.lower()
+        if name.endswith(wanted):
+            out.append(p.resolve())
+        elif not name.endswith(_NOT_WAVEFORMS) and (fmt := sniff_waveform_format(p)):
+            out.append(p.resolve())
+            by_content.append(f"{p.name} ({fmt})")
+    if by_content and messages is not None:
+        shown = ", ".join(by_content[:5]) + (", ..." if len(by_content) > 5 else "")
+        messages.append(
+            f"{folder}: {len(by_content)} file(s) without a waveform suffix taken by "
+            f"their content: {shown}"
+        )
+    return out
+
+
+def find_waveform_files(inputs, suffixes=WAVEFORM_SUFFIXES, messages=None) -> list[Path]:
     """Waveform files named by ``inputs``: files as they are, folders walked recursively.
 
     ``inputs`` is one path or a list of paths. A file is taken whatever its suffix; in a folder
     (and its subfolders) the files whose names end with one of ``suffixes`` (compared without
-    regard to case) are taken. Returns absolute paths, sorted, each once.
+    regard to case) are taken, and so are files with another or no suffix whose content is
+    miniSEED or SAC (LOKI's SAC files have no suffix), with a note in ``messages``. Returns
+    absolute paths, sorted, each once.
 
     Raises :class:`InputError` for a path that does not exist, and for a folder that holds no
-    file with one of the suffixes.
+    waveform file.
     """
     paths = _as_path_list(inputs, "inputs")
     if isinstance(suffixes, str):
@@ -89,15 +164,12 @@ def find_waveform_files(inputs, suffixes=WAVEFORM_SUFFIXES) -> list[Path]:
         if path.is_file():
             found.add(path.resolve())
         elif path.is_dir():
-            matches = [
-                p.resolve()
-                for p in path.rglob("*")
-                if p.name.lower().endswith(wanted) and p.is_file()
-            ]
+            matches = _folder_files(path, wanted, messages)
             if not matches:
                 raise InputError(
                     f"{path}: no waveform files in this folder (looked for names ending with "
-                    f"{', '.join(wanted)}, case-insensitive, in all subfolders)"
+                    f"{', '.join(wanted)}, case-insensitive, and for miniSEED or SAC content, in "
+                    "all subfolders)"
                 )
             found.update(matches)
         else:
@@ -323,122 +395,11 @@ def _fmt_rate(r: float) -> str:
     return f"{r:g} Hz"
 
 
-def _trace_sources(tr: Trace) -> tuple[str, ...]:
-    src = tr.stats.get("_source")
-    if not src:
-        return ()
-    if isinstance(src, str):
-        return (src,)
-    return tuple(str(s) for s in src)
-
-
 def _as_float64(data) -> np.ndarray:
     """Trace data as float64 with masked samples as NaN."""
     if isinstance(data, np.ma.MaskedArray):
         return np.ma.filled(data.astype(np.float64), np.nan)
     return np.asarray(data, dtype=np.float64)
-
-
-def _segments(x: np.ndarray) -> list[tuple[int, int]]:
-    """Half-open ``(start, end)`` of each run of finite samples."""
-    finite = np.isfinite(x).astype(np.int8)
-    edges = np.diff(np.concatenate(([0], finite, [0])))
-    return list(
-        zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist(), strict=True)
-    )
-
-
-def _rate_ratio(rate: float, target: float) -> tuple[int, int] | None:
-    """``(up, down)`` with ``target = rate * up / down`` exactly, both ≤ _MAX_POLY; else None."""
-    frac = Fraction(target / rate).limit_denominator(_MAX_POLY)
-    up, down = frac.numerator, frac.denominator
-    if up == 0 or max(up, down) > _MAX_POLY:
-        return None
-    if abs(rate * up / down - target) > 1e-9 * target:
-        return None
-    return up, down
-
-
-def _poly_filter(up: int, down: int) -> np.ndarray:
-    """Anti-alias / anti-imaging FIR for ``resample_poly`` (cutoff relative to the Nyquist of
-    the intermediate rate ``rate * up``)."""
-    if up == 1:
-        # integer decimation: scipy.signal.decimate(x, q, ftype="fir", zero_phase=True)'s filter
-        return signal.firwin(20 * down + 1, 1.0 / down, window="hamming")
-    m = max(up, down)
-    cutoff = 0.9 / down if down > up else 1.0 / up  # 0.45 × new rate when downsampling
-    # Kaiser beta 8 (~80 dB stop band) over 32 m + 1 taps: the polyphase branches then differ
-    # in gain by ~1e-5 instead of ~1e-3 with scipy's default (beta 5, 20 m + 1 taps)
-    return signal.firwin(32 * m + 1, cutoff, window=("kaiser", 8.0))
-
-
-def _resample(x: np.ndarray, rate: float, target: float) -> np.ndarray:
-    """Resample ``x`` (float64, NaN gaps; sample k at ``k / rate``) onto ``m / target``.
-
-    Each run of finite samples is resampled on its own, so gaps stay NaN and never leak data.
-    The output covers the input span (its last sample is at or before the last input sample).
-    """
-    n = x.size
-    n_out = int(math.floor((n - 1) * target / rate + 1e-6)) + 1
-    y = np.full(n_out, np.nan)
-    ratio = _rate_ratio(rate, target)
-    h = _poly_filter(*ratio) if ratio else None
-    sos = None
-    if ratio is None and target < rate:
-        sos = signal.butter(8, 0.45 * target, fs=rate, output="sos")
-    for s, e in _segments(x):
-        seg = x[s:e]
-        if ratio is not None:
-            up, down = ratio
-            # start at the first input sample that falls on the output grid (< down dropped)
-            p = (-s) % down
-            seg, s = seg[p:], s + p
-            if seg.size == 0:
-                continue
-            m0 = s * up // down
-            k = (seg.size - 1) * up // down + 1
-            if seg.size == 1:
-                y[m0] = seg[0]
-                continue
-            # the mean (raw counts carry a large offset) is taken out and put back exactly;
-            # padtype="line" extends the ends linearly rather than with zeros (less edge ringing)
-            mean = float(seg.mean())
-            out = signal.resample_poly(seg - mean, up, down, window=h, padtype="line")
-            y[m0 : m0 + k] = out[:k] + mean
-        else:
-            m0 = int(math.ceil(s * target / rate - 1e-6))
-            m1 = int(math.floor((e - 1) * target / rate + 1e-6))
-            if m1 < m0:
-                continue
-            if seg.size == 1:
-                y[m0] = seg[0]
-                continue
-            mean = float(seg.mean())
-            seg = seg - mean
-            if sos is not None:
-                padlen = min(3 * (2 * len(sos) + 1), seg.size - 1)
-                seg = signal.sosfiltfilt(sos, seg, padlen=padlen)
-            old_end = (seg.size - 1) / rate
-            new_start = max(m0 / target - s / rate, 0.0)
-            npts = m1 - m0 + 1
-            while npts > 0 and new_start + (npts - 1) / target > old_end:
-                npts -= 1  # rounding at the very end: never extrapolate
-            if npts <= 0:
-                continue
-            from obspy.signal.interpolation import lanczos_interpolation
-
-            out = lanczos_interpolation(
-                np.ascontiguousarray(seg),
-                0.0,
-                1.0 / rate,
-                new_start,
-                1.0 / target,
-                npts,
-                a=_LANCZOS_A,
-                window="lanczos",
-            )
-            y[m0 : m0 + npts] = out + mean
-    return y
 
 
 def _merge(pieces, rate: float, label: str, messages: list[str]):
@@ -450,6 +411,8 @@ def _merge(pieces, rate: float, label: str, messages: list[str]):
     """
     pieces = sorted(pieces, key=lambda p: p[0])  # stable: ties keep the input order
     t_ref = pieces[0][0]
+    if len(pieces) == 1:  # one trace (a whole station-day): nothing to merge, no copy
+        return t_ref, pieces[0][2]
     offsets = [int(round((t - t_ref) * rate)) for t, _, _ in pieces]
     n = max(o + d.size for o, (_, _, d) in zip(offsets, pieces, strict=True))
     out = np.full(n, np.nan)
@@ -495,15 +458,22 @@ def to_waveforms(
     sampling_rate: float | None = None,
     components=("E", "N", "Z"),
     require=("Z",),
+    orientations=None,
 ) -> tuple[list[Waveforms], list[str]]:
     """One :class:`Waveforms` per station and band from a Stream.
 
     Traces are grouped by ``(network, station, location, band)``, ``band`` being the channel
     without its last letter (``"HH"`` for ``"HHZ"``). The last letter of the channel is the
-    component. Rows follow ``components``; other components are ignored. **Numbered
-    orientations:** when ``E``, ``N`` or ``Z`` is requested and the group has no channel
-    ending in that letter, channels ending in ``1``, ``2`` or ``3`` respectively are taken
-    for it (no rotation: ``1``/``2`` are assumed close to east/north).
+    component. Rows follow ``components``; other components are ignored.
+
+    **Component rule.** ``Z`` is the channel ending in Z, else ``3``, else ``U`` ("up", with a
+    message) unless the station also has ``V`` and ``W`` (U/V/W Galperin components are refused
+    with a message naming the station, as are pressure channels: hydrophones, barometers).
+    ``E``/``N`` are the channels ending in E/N, else ``1``/``2``. With ``orientations``
+    (``NET.STA.LOC.CHA`` → azimuth in degrees from north, or an ObsPy Inventory) the two
+    horizontals are rotated to geographic east and north whenever their azimuths are not 90°
+    and 0° (orthogonal within 5°; a message says so); without orientations ``1``/``2`` are
+    taken as E/N unrotated, with a message.
 
     Per component, traces are merged at their native rate: each is placed at the nearest
     sample of the grid of the earliest one; gaps become NaN (never zeros); masked samples
@@ -551,6 +521,8 @@ def to_waveforms(
     ``NET.STA.LOC``, or ``NET.STA.LOC (BAND)`` when that station has several bands.
     """
     components, require = _check_components(components, require)
+    if orientations is not None and not isinstance(orientations, dict):
+        orientations = orientations_from_inventory(orientations)
     if sampling_rate is not None:
         bad = f"sampling_rate: expected a positive number, got {sampling_rate!r}"
         try:
@@ -589,35 +561,27 @@ def to_waveforms(
         net, sta, loc, band = key
         label = f"{net}.{sta}.{loc}" + (f" ({band})" if bands[(net, sta, loc)] > 1 else "")
         w = _group_to_waveforms(
-            key, label, groups[key], sampling_rate, components, require, messages
+            key, label, groups[key], sampling_rate, components, require, messages, orientations
         )
         if w is not None:
             out.append(w)
     return out, messages
 
 
-def _group_to_waveforms(key, label, traces, sampling_rate, components, require, messages):
+def _group_to_waveforms(
+    key, label, traces, sampling_rate, components, require, messages, orientations=None
+):
     net, sta, loc, band = key
-    chosen = _choose_components(traces, components)
+    chosen = _choose_components(traces, components, label, messages)
     lacking = [c for c in require if c not in chosen]
     if lacking or not chosen:
-        has = ", ".join(sorted({tr.stats.channel for tr in traces}))
-        what = ", ".join(lacking or components)
-        damaged = sorted(
-            {src for tr in traces if tr.stats.get("_damage") for src in _trace_sources(tr)}
-        )
-        if damaged:
-            messages.append(
-                f"{label}: {', '.join(damaged)} is truncated or corrupt: no {what} component "
-                f"left (channels read: {has}); skipped"
-            )
-        else:
-            messages.append(f"{label}: no {what} component (channels: {has}); skipped")
+        messages.append(_skip_reason(label, traces, lacking or components))
         return None
     rates = {c: sorted({float(tr.stats.sampling_rate) for tr in trs}) for c, trs in chosen.items()}
     target = _target_rate(rates, sampling_rate, label, messages)
     series, sources = _component_series(chosen, rates, target, label, messages)
     start, data, present = _common_grid(series, components, target, label, messages)
+    _orient(data, components, chosen, f"{net}.{sta}.{loc}", label, orientations, messages)
     return Waveforms(
         network=net,
         station=sta,
@@ -630,20 +594,6 @@ def _group_to_waveforms(key, label, traces, sampling_rate, components, require, 
         present=present,
         sources=tuple(sorted(sources)),
     )
-
-
-def _choose_components(traces, components) -> dict[str, list[Trace]]:
-    """Traces per wanted component letter (1/2 stand in for N/E when those are absent)."""
-    by_letter: dict[str, list[Trace]] = {}
-    for tr in traces:
-        by_letter.setdefault(tr.stats.channel[-1], []).append(tr)
-    chosen: dict[str, list[Trace]] = {}
-    for c in components:
-        if c in by_letter:
-            chosen[c] = by_letter[c]
-        elif c in _NUMBERED and _NUMBERED[c] not in components and _NUMBERED[c] in by_letter:
-            chosen[c] = by_letter[_NUMBERED[c]]
-    return chosen
 
 
 def _target_rate(rates, sampling_rate, label, messages) -> float:
@@ -725,12 +675,15 @@ def _common_grid(series, components, target, label, messages):
         elif x.size > 1:
             # grid point i + j lies between samples j - 1 and j (offset f): weights f and 1 - f
             data[row, i + 1 : i + x.size] = x[:-1] * f + x[1:] * (1.0 - f)
-    missing_any = np.isnan(data[present]).any(axis=0)
+    missing_any = np.zeros(n_total, dtype=bool)
+    for row in np.flatnonzero(present):  # row by row: no copy of the whole block
+        missing_any |= np.isnan(data[row])
     for row, c in enumerate(components):
         if not present[row]:
             data[row] = 0.0
             messages.append(f"{label}: no {c} component; filled with zeros")
-    data[:, missing_any] = np.nan
+    if missing_any.any():
+        data[:, missing_any] = np.nan
     return start, data, present
 
 

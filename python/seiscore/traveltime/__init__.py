@@ -41,12 +41,24 @@ Public API
 * :mod:`~seiscore.traveltime.grids`: :func:`station_grids` (``[node, station, phase]`` grids, CPU
   or CUDA), :func:`check_grid_memory`, :func:`save_grids`, :func:`load_grids` and
   :class:`StationGrids`.
+* :mod:`~seiscore.traveltime.nonlinloc`: NonLinLoc ``.hdr``/``.buf`` time grids (3-D models, what
+  LOKI, MALMI and NonLinLoc users have): :func:`read_nonlinloc`, :func:`nonlinloc_station_grids`
+  (onto a seiscore grid, for location), :func:`grid_from_nonlinloc`, :func:`write_nonlinloc`,
+  and :func:`table_from_grids` (a 1-D summary for association, with its spread).
 """
 
 from __future__ import annotations
 
 from .grids import StationGrids, check_grid_memory, load_grids, save_grids, station_grids
-from .models import VelocityModel
+from .models import VelocityModel, load_velocity_model
+from .nonlinloc import (
+    NonLinLocGrid,
+    grid_from_nonlinloc,
+    nonlinloc_station_grids,
+    read_nonlinloc,
+    table_from_grids,
+    write_nonlinloc,
+)
 from .tables import _CORRECTED as _CORRECTED  # the elevation-correction cache (bench/)
 from .tables import MAX_TABLE_DEPTH_KM, MAX_TABLE_DISTANCE_KM, build_table, travel_times
 from .tables import _corrected as _corrected  # timed on its own by bench/test_traveltime.py
@@ -54,12 +66,19 @@ from .tables import _corrected as _corrected  # timed on its own by bench/test_t
 __all__ = [
     "MAX_TABLE_DEPTH_KM",
     "MAX_TABLE_DISTANCE_KM",
+    "NonLinLocGrid",
     "StationGrids",
     "VelocityModel",
     "build_table",
     "check_grid_memory",
+    "grid_from_nonlinloc",
+    "load_velocity_model",
     "load_grids",
+    "nonlinloc_station_grids",
+    "read_nonlinloc",
     "save_grids",
     "station_grids",
+    "table_from_grids",
     "travel_times",
+    "write_nonlinloc",
 ]

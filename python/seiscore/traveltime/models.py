@@ -1,9 +1,10 @@
-"""1-D P/S velocity models and the files they come from.
+"""1-D P/S velocity models.
 
 :class:`VelocityModel` holds depth nodes (or layer tops) with P and S velocities;
-:meth:`VelocityModel.from_file` reads TauP ``.nd``, ``depth vp vs`` text or CSV (optionally with
-PyOcto's gradient columns) and VELEST ``.mod`` files, and :meth:`VelocityModel.homogeneous`
-makes a one-medium model.
+:meth:`VelocityModel.from_file` reads the formats of :mod:`.model_formats` (TauP ``.nd``,
+``depth vp vs`` text or CSV with PyOcto's gradient columns, VELEST ``.mod``, NonLinLoc ``LAYER``
+lines, MALMI's layered text, Hypoinverse ``.crh``, GrowClust's node tables), and
+:meth:`VelocityModel.homogeneous` makes a one-medium model.
 """
 
 from __future__ import annotations
@@ -69,6 +70,7 @@ class VelocityModel:
     vs: np.ndarray
     name: str = ""
     interpolation: str = "constant"
+    source_format: str = ""  # what from_file recognised ("" when made in code)
 
     def __post_init__(self) -> None:
         self.depth_km = np.asarray(self.depth_km, dtype=np.float64).ravel()
@@ -111,131 +113,42 @@ class VelocityModel:
 
     @classmethod
     def from_file(
-        cls, path, max_depth_km: float | None = 800.0, name: str | None = None
+        cls,
+        path,
+        max_depth_km: float | None = 800.0,
+        name: str | None = None,
+        *,
+        s_path=None,
+        vpvs: float | None = None,
     ) -> VelocityModel:
-        """Read a model file; the format is recognised from the content.
+        """Read a model file; the format is recognised from the content (the suffix helps).
 
-        * TauP ``.nd`` (named discontinuities): rows ``depth vp vs [rho [qp qs]]`` and labels such
-          as ``mantle``/``outer-core``; linear between nodes. Nodes deeper than ``max_depth_km``
-          (default 800 km) are dropped (the profile is cut at that depth).
+        * TauP ``.nd`` (named discontinuities): rows ``depth vp vs [rho [qp qs]]`` and labels
+          such as ``mantle``/``outer-core``; linear between nodes (repeated depths make
+          discontinuities). Nodes deeper than ``max_depth_km`` (default 800 km) are dropped.
         * CSV or whitespace text ``depth vp vs`` (a header naming ``depth``, ``vp``, ``vs`` is
-          optional; other columns are ignored): constant layers, ``depth`` = top of each layer.
-          With ``vp_grad``/``vs_grad`` columns (PyOcto's format, km/s per km) the layers have
-          those gradients.
-        * VELEST ``.mod``: title, then ``n`` and ``n`` rows ``vp top_depth damp`` for P, then the
-          same for S; constant layers (the union of the P and S layer tops).
+          optional; other columns are ignored): constant layers, ``depth`` = top of each layer;
+          without a header and with a repeated depth, the rows are profile nodes (linear
+          between them, the ``.nd`` convention; GrowClust's ``vzmodel.txt``). With
+          ``vp_grad``/``vs_grad`` columns (PyOcto's format, km/s per km) the layers have those
+          gradients.
+        * VELEST ``.mod``: title, then ``n`` and ``n`` rows ``vp top_depth damp`` for P, then
+          the same for S; constant layers (the union of the P and S layer tops).
+        * NonLinLoc ``LAYER depth vp_top vp_grad vs_top vs_grad rho_top rho_grad`` lines (in a
+          control file; other lines are ignored), and the same seven numbers per line without
+          the keyword (MALMI's layered model): layers with gradients.
+        * Hypoinverse ``.crh``: a title line, then ``vp top_depth`` rows. A ``.crh`` file holds
+          one phase: give the S model's file as ``s_path`` (or a ``vpvs`` ratio).
+
+        Errors name the file, the line and the column.
         """
+        from .model_formats import read_model_file
+
         path = Path(path)
-        label = name or path.stem
-        if not path.is_file():
-            raise InputError(f"velocity model file not found: {path}")
-        text = path.read_text(errors="replace")
-        lines = [(k, ln.strip()) for k, ln in enumerate(text.splitlines(), 1)]
-        lines = [(k, ln) for k, ln in lines if ln and not ln.startswith("#")]
-        if not lines:
-            raise InputError(f"{path}: empty velocity model file")
-        try:
-            if path.suffix.lower() == ".nd":
-                model = cls._parse_nd(lines, path, label)
-            elif path.suffix.lower() == ".mod" or _looks_velest([ln for _, ln in lines]):
-                model = cls._parse_velest(lines, path, label)
-            else:
-                model = cls._parse_table(lines, path, label)
-        except InputError:
-            raise
-        except (ValueError, IndexError) as exc:
-            raise InputError(f"{path}: cannot read the velocity model ({exc})") from None
+        model = read_model_file(path, name or path.stem, s_path=s_path, vpvs=vpvs)
         if max_depth_km is not None:
             model = model.truncated(float(max_depth_km))
         return model
-
-    @classmethod
-    def _parse_nd(cls, lines, path, label):
-        rows, at = [], []
-        for k, ln in lines:
-            parts = ln.split()
-            if not _is_number(parts[0]):
-                continue  # named discontinuity ("mantle", "outer-core", ...)
-            if len(parts) < 3:
-                raise InputError(
-                    f"{path}: line {k}: .nd rows need at least depth vp vs, got {ln!r}"
-                )
-            rows.append([_number(v, path, k) for v in parts[:3]])
-            at.append(k)
-        if not rows:
-            raise InputError(f"{path}: no velocity rows in the .nd file")
-        a = np.array(rows)
-        column = {"vp": "column 2 (vp)", "vs": "column 3 (vs)"}
-        _check_velocities(a[:, 1], a[:, 2], str(path), lambda i, c: f"line {at[i]}, {column[c]}")
-        return cls(a[:, 0], a[:, 1], a[:, 2], name=label, interpolation="linear")
-
-    @classmethod
-    def _parse_velest(cls, lines, path, label):
-        # title, then blocks: a count line, then rows "v depth damp ..."
-        k = 1
-        blocks, at = [], []
-        while k < len(lines) and len(blocks) < 2:
-            n = int(lines[k][1].split()[0])
-            rows = [lines[k + 1 + j] for j in range(n)]
-            blocks.append(
-                np.array([[_number(v, path, no) for v in r.split()[:2]] for no, r in rows])
-            )
-            at.append([no for no, _ in rows])
-            k += 1 + n
-        if len(blocks) != 2:
-            raise InputError(f"{path}: VELEST model needs a P and an S block")
-        (p, s) = blocks
-        tops = np.union1d(p[:, 1], s[:, 1])
-
-        def row(block, z):
-            i = np.searchsorted(block[:, 1], z, side="right") - 1
-            return np.clip(i, 0, len(block) - 1)
-
-        ip, i_s = row(p, tops), row(s, tops)
-        vp, vs = p[ip, 0], s[i_s, 0]
-
-        def where(i, column):
-            if column == "vp":
-                return f"line {at[0][ip[i]]} (P block, column 1)"
-            return f"line {at[1][i_s[i]]} (S block, column 1)"
-
-        _check_velocities(vp, vs, str(path), where)
-        return cls(tops, vp, vs, name=label)
-
-    @classmethod
-    def _parse_table(cls, lines, path, label):
-        first = lines[0][1]
-        sep = "," if "," in first else None
-        head = [c.strip().lower() for c in first.split(sep)]
-        if _is_number(head[0]):
-            cols = {"depth": 0, "vp": 1, "vs": 2}
-            names = {"vp": "column 2 (vp)", "vs": "column 3 (vs)"}
-            body = lines
-        else:
-            cols = _table_columns(head, path)
-            names = {c: f"column {head[cols[c]]!r}" for c in ("vp", "vs")}
-            body = lines[1:]
-        rows = [(k, [c.strip() for c in ln.split(sep)]) for k, ln in body]
-        if not rows:
-            raise InputError(f"{path}: no velocity rows")
-
-        def column(key):
-            return np.array([_number(r[cols[key]], path, k) for k, r in rows])
-
-        depth, vp, vs = column("depth"), column("vp"), column("vs")
-        _check_velocities(vp, vs, str(path), lambda i, c: f"line {rows[i][0]}, {names[c]}")
-        if cols.get("vp_grad") is None and cols.get("vs_grad") is None:
-            return cls(depth, vp, vs, name=label)
-        gp = column("vp_grad") if cols.get("vp_grad") is not None else np.zeros_like(vp)
-        gs = column("vs_grad") if cols.get("vs_grad") is not None else np.zeros_like(vs)
-        nodes_z, nodes_p, nodes_s = [], [], []
-        for i in range(len(depth)):
-            bottom = depth[i + 1] if i + 1 < len(depth) else depth[i] + 1000.0
-            for z in (depth[i], bottom):
-                nodes_z.append(z)
-                nodes_p.append(vp[i] + gp[i] * (z - depth[i]))
-                nodes_s.append(vs[i] + gs[i] * (z - depth[i]))
-        return cls(nodes_z, nodes_p, nodes_s, name=label, interpolation="linear")
 
     # -- queries
 
@@ -286,49 +199,51 @@ class VelocityModel:
             d = np.append(d, max_depth_km)
             p = np.append(p, self.velocity_at("P", max_depth_km))
             s = np.append(s, self.velocity_at("S", max_depth_km))
-        return VelocityModel(d, p, s, name=self.name, interpolation=self.interpolation)
+        return VelocityModel(
+            d,
+            p,
+            s,
+            name=self.name,
+            interpolation=self.interpolation,
+            source_format=self.source_format,
+        )
+
+    def describe(self) -> str:
+        """A readable account of the model: its name and format, each layer or node with
+        depth, vp, vs and vp/vs, and the velocities just below sea level."""
+        kind = "layer tops" if self.interpolation == "constant" else "profile nodes (linear)"
+        fmt = f" ({self.source_format})" if self.source_format else ""
+        lines = [
+            f"velocity model {self.name!r}{fmt}",
+            f"{len(self.depth_km)} {kind}:",
+            f"  {'depth_km':>9} {'vp_km_s':>8} {'vs_km_s':>8} {'vp/vs':>6}",
+        ]
+        for z, p, s in zip(self.depth_km, self.vp, self.vs, strict=True):
+            ratio = f"{p / s:6.3f}" if s > 0 else "liquid"
+            lines.append(f"  {z:9.3f} {p:8.3f} {s:8.3f} {ratio:>6}")
+        p0, s0 = self.velocity_at("P", 0.0), self.velocity_at("S", 0.0)
+        lines.append(f"just below sea level: vp {float(p0):.3f} km/s, vs {float(s0):.3f} km/s")
+        return "\n".join(lines)
 
 
-def _table_columns(head: list[str], path) -> dict:
-    """Column index of each field named in a table header (None: absent)."""
+def load_velocity_model(model=None, vp: float | None = None, vs: float | None = None):
+    """A :class:`VelocityModel` from a file (any format :meth:`VelocityModel.from_file`
+    reads), or a homogeneous one from ``vp``/``vs`` (km/s): exactly one of the two.
 
-    def col(*names):
-        for n in names:
-            if n in head:
-                return head.index(n)
-        return None
+    Raises ConfigError when both or neither are given, InputError for a missing file."""
+    from ..exceptions import ConfigError
 
-    cols = {
-        "depth": col("depth", "depth_km", "z", "top", "top_km"),
-        "vp": col("vp", "vp_km_s", "p", "vel_p"),
-        "vs": col("vs", "vs_km_s", "s", "vel_s"),
-        "vp_grad": col("vp_grad"),
-        "vs_grad": col("vs_grad"),
-    }
-    missing = [k for k in ("depth", "vp", "vs") if cols[k] is None]
-    if missing:
-        raise InputError(f"{path}: missing columns {missing} (expected depth, vp, vs; got {head})")
-    return cols
-
-
-def _number(token: str, path, line: int) -> float:
-    """``float(token)``; InputError naming the file and line otherwise."""
-    try:
-        return float(token)
-    except ValueError:
-        raise InputError(f"{path}: line {line}: {token!r} is not a number") from None
-
-
-def _is_number(token: str) -> bool:
-    try:
-        float(token)
-    except ValueError:
-        return False
-    return True
-
-
-def _looks_velest(lines) -> bool:
-    if len(lines) < 3:
-        return False
-    first = lines[1].split()
-    return len(first) >= 1 and first[0].isdigit() and not _is_number(lines[0].split()[0])
+    if model is not None and (vp is not None or vs is not None):
+        raise ConfigError(
+            "give either a model file (--model) or a homogeneous model (--vp and --vs), not both"
+        )
+    if model is not None:
+        path = Path(model)
+        if not path.exists():
+            raise InputError(f"velocity model file not found: {path}")
+        return VelocityModel.from_file(path)
+    if vp is None or vs is None:
+        raise ConfigError(
+            "a velocity model is required: --model model.nd, or --vp and --vs for a homogeneous one"
+        )
+    return VelocityModel.homogeneous(float(vp), float(vs))

@@ -1,5 +1,10 @@
 """The association job behind ``seiscore associate``: a picks CSV, a station file and a velocity
-model in; an events CSV and the picks with their event ids out."""
+model in; an events CSV and the picks with their event ids out.
+
+Two methods, one output: ``"grid"`` (:func:`seiscore.association.associate`, the default) and
+``"phaselink"`` (:func:`seiscore.association.associate_phaselink` with a trained linker, an
+``.onnx`` file with its card, as ``seiscore train-associator`` writes it), chosen by
+:func:`seiscore.association.associate_by_method` (as ``seiscore run`` does)."""
 
 from __future__ import annotations
 
@@ -8,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import association
+from .. import association, picking
 from ..association import Association
 from ..exceptions import ConfigError, InputError
 from ..io import catalog
@@ -43,10 +48,17 @@ def _iso(times: np.ndarray) -> np.ndarray:
 
 
 def write_events_csv(result: Association, path) -> Path:
-    """Events as CSV (columns :data:`EVENT_COLUMNS`, time in ISO 8601 UTC, plus ``score``)."""
+    """Events as CSV (columns :data:`EVENT_COLUMNS`, time in ISO 8601 UTC, plus ``score`` and
+    ``significance``;
+    and, where the picks carry single-station DL magnitudes (``seiscore-pick --heads``), the
+    network DL magnitude of :func:`seiscore.picking.network_magnitude`)."""
     df = result.events.to_dataframe()
     df["time"] = _iso(result.events.time)
     df["score"] = result.score
+    df["significance"] = result.significance
+    if np.isfinite(result.picks.magnitude_dl).any():
+        dl = picking.network_magnitude(result.picks, result.event_id)
+        df = df.merge(dl, on="event_id", how="left")
     path = Path(path)
     with atomic_path(path) as tmp:
         df.to_csv(tmp, index=False, float_format="%.6f")
@@ -92,19 +104,26 @@ def run_associate_job(
     vp: float | None = None,
     vs: float | None = None,
     picks_output=None,
+    method: str = "grid",
+    linker=None,
     **config,
 ) -> AssociateJobResult:
     """Read picks (CSV as ``seiscore-pick`` writes it) and stations (StationXML, CSV, REAL
     station.dat, … — anything :func:`seiscore.io.stations.read_stations` reads), associate, and
     write ``output`` (events CSV) and ``picks_output`` (default: ``<output stem>_picks.csv``).
 
-    ``config`` goes to :func:`seiscore.association.associate`.
+    ``method``, ``linker`` and ``config`` go to
+    :func:`seiscore.association.associate_by_method` (the linker is checked first, before the
+    picks are read).
     """
+    association.check_linker(method, linker)
     pick_table = catalog.read_picks_csv(picks)
     notes: list[str] = []
     station_table = read_stations(stations, messages=notes)
     velocity = load_model(model, vp, vs)
-    result = association.associate(pick_table, station_table, velocity, **config)
+    result = association.associate_by_method(
+        pick_table, station_table, velocity, method=method, linker=linker, **config
+    )
     out = Path(output)
     out.parent.mkdir(parents=True, exist_ok=True)
     job = AssociateJobResult(association=result)

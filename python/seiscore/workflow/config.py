@@ -8,10 +8,13 @@ Sections and keys (every key is optional; :func:`defaults` lists the default of 
     [model]        path = "model.nd"  or  vp = 6.0  vs = 3.5   # 1-D model or homogeneous
     [picking]      model = "phasenet"  p_threshold  s_threshold  min_distance_s  batch_size
                    threads  margin_s
-    [association]  the keyword arguments of :func:`seiscore.association.associate`
+    [association]  the keyword arguments of :func:`seiscore.association.associate`, and
+                   method = "grid" | "phaselink"  linker = "linker.onnx"
     [location]     enabled  spacing_km  extent = "auto" or [lat_min, lat_max, lon_min, lon_max]
                    margin_km  depth_km = [top, bottom]  pre_s  post_s  marginal_window_s
-                   onset = "phasenet"
+                   onset = "phasenet"  detection = "association" | "migration" | "both"
+                   threshold  min_separation_s  chunk_s  keep_edge  match_s  match_km
+                   nll_grids (NonLinLoc time grids; see seiscore.workflow.detection)
     [output]       directory  figures
 
 Unknown sections or keys, values of the wrong type and values out of range (:data:`RANGES`:
@@ -45,6 +48,7 @@ SCHEMA: dict[str, dict[str, tuple]] = {
         "sds": (str, None),
         "starttime": (str, None),
         "endtime": (str, None),
+        "channels": (_STRLIST, None),
     },
     "stations": {"path": (str, None)},
     "model": {"path": (str, None), "vp": (_NUM, None), "vs": (_NUM, None)},
@@ -56,6 +60,7 @@ SCHEMA: dict[str, dict[str, tuple]] = {
         "batch_size": (int, 64),
         "threads": (int, None),
         "margin_s": (_NUM, 30.0),
+        "heads": (str, ""),
     },
     "association": {
         "xlim": (_PAIR, None),
@@ -72,12 +77,16 @@ SCHEMA: dict[str, dict[str, tuple]] = {
         "min_s": (int, 2),
         "min_p_and_s": (int, 2),
         "max_rms_s": (_NUM, None),
+        "min_significance": (_NUM, None),
+        "null_test": ((bool, str), "auto"),
         "use_probability": (bool, False),
         "block_s": (_NUM, 1800.0),
         "bin_s": (_NUM, 1.0),
         "reference": (_PAIR, None),
         "unknown_stations": (str, "skip"),
         "workers": (int, None),
+        "method": (str, "grid"),
+        "linker": (str, ""),
     },
     "location": {
         "enabled": (bool, True),
@@ -90,13 +99,191 @@ SCHEMA: dict[str, dict[str, tuple]] = {
         "marginal_window_s": (_NUM, 0.5),
         "onset": (str, "phasenet"),
         "workers": (int, None),
+        "detection": (str, "association"),
+        "threshold": (_NUM, None),
+        "min_separation_s": (_NUM, 1.0),
+        "chunk_s": (_NUM, 3600.0),
+        "keep_edge": (bool, False),
+        "match_s": (_NUM, 2.0),
+        "match_km": (_NUM, 10.0),
+        "nll_grids": (str, None),
     },
-    "output": {"directory": (str, "seiscore_out"), "figures": (bool, True)},
+    "magnitude": {
+        "enabled": (bool, True),
+        "inventory": (str, None),
+        "law": (str, "hutton_boore_1987"),
+        "distance": (str, "hypocentral"),
+        "min_snr": (_NUM, 3.0),
+        "corrections": (str, None),
+        "method": (str, "median"),
+        "vertical": (bool, False),
+        "flat_gain": (bool, False),
+        "min_after_s": (_NUM, 3.0),
+        "after_s_factor": (_NUM, 1.0),
+        "noise_s": (_NUM, 10.0),
+    },
+    "output": {
+        "directory": (str, "seiscore_out"),
+        "figures": (bool, True),
+        "plot_events": (bool, False),
+    },
 }
+
+# section -> key -> (meaning, unit or ""). Every key of SCHEMA has one (a test checks);
+# --print-config writes them as comments and the README's configuration reference is made
+# from them (reference_markdown(); a test keeps the README in sync).
+DOCS: dict[str, dict[str, tuple[str, str]]] = {
+    "input": {
+        "waveforms": ("waveform files or folders (miniSEED, SAC, SEED; folders are walked)", ""),
+        "sds": ("root of an SDS archive (instead of waveforms; needs starttime and endtime)", ""),
+        "starttime": ("start of the data to process (UTC, ISO 8601)", ""),
+        "endtime": ("end of the data to process (UTC, ISO 8601)", ""),
+        "channels": (
+            "channels NET.STA.LOC.CHA (wildcards) to read from a waveform source "
+            "given in Python (pipeline.run(..., source=client)); not set: all it lists",
+            "",
+        ),
+    },
+    "stations": {
+        "path": ("station file: StationXML, full/dataless SEED, CSV, REAL, NonLinLoc, ...", ""),
+    },
+    "model": {
+        "path": ("1-D velocity model file (.nd, CSV/text, VELEST, NonLinLoc LAYER, ...)", ""),
+        "vp": ("homogeneous model instead of a file: P velocity", "km/s"),
+        "vs": ("homogeneous model instead of a file: S velocity", "km/s"),
+    },
+    "picking": {
+        "model": ("picker: a bundled name (phasenet, seist) or an .onnx file with its card", ""),
+        "p_threshold": ("P probability threshold (not set: the model card's)", "probability"),
+        "s_threshold": ("S probability threshold (not set: the model card's)", "probability"),
+        "min_distance_s": ("least time between two picks of one phase (not set: card)", "s"),
+        "batch_size": ("windows per ONNX Runtime call (speed only, not the result)", "windows"),
+        "threads": ("threads for the network (not set: all cores)", "threads"),
+        "margin_s": ("data read before and after each station-day", "s"),
+        "heads": (
+            "per-pick heads on P picks: polarity, magnitude, baz, distance (comma list) or all",
+            "",
+        ),
+    },
+    "association": {
+        "xlim": ("search volume east-west (not set: the network's extent plus a margin)", "km"),
+        "ylim": ("search volume north-south (not set: the network's extent plus a margin)", "km"),
+        "zlim": ("search depths, below sea level", "km"),
+        "cell_km": ("horizontal size of the coarse search cells (not set: automatic)", "km"),
+        "cell_depth_km": ("vertical size of the coarse search cells (not set: automatic)", "km"),
+        "tolerance_s": ("largest pick residual of an associated pick", "s"),
+        "tolerance_fraction": ("tolerance growing with the travel time (fraction of it)", ""),
+        "max_distance_km": ("only stations within this distance of an event", "km"),
+        "min_pick_fraction": ("least fraction of the reachable stations' picks an event has", ""),
+        "min_picks": ("least picks of an event", "picks"),
+        "min_p": ("least P picks of an event", "picks"),
+        "min_s": ("least S picks of an event", "picks"),
+        "min_p_and_s": ("least stations with both P and S", "stations"),
+        "max_rms_s": ("largest RMS residual of an event (not set: automatic)", "s"),
+        "min_significance": (
+            "least significance: -log10 of the chance probability of the "
+            "picks (not set: automatic from the pick rates; 0: off)",
+            "",
+        ),
+        "null_test": (
+            "measure the false-event rate on station-shifted picks: true, false or "
+            "auto (when cheap)",
+            "",
+        ),
+        "use_probability": ("weigh picks by their probability", ""),
+        "block_s": ("time block searched at once (bounds the memory)", "s"),
+        "bin_s": ("origin-time bin of the search histogram", "s"),
+        "reference": ("projection centre [lat, lon] (not set: the stations' centre)", "degrees"),
+        "unknown_stations": ("picks at stations missing from the station file: skip or raise", ""),
+        "workers": ("threads of the search (not set: all cores)", "threads"),
+        "method": (
+            "grid (the grid search) or phaselink (a trained linker; the grid-only keys cell_km, "
+            "cell_depth_km, tolerance_fraction, min_pick_fraction, block_s, bin_s and null_test "
+            "stay unset, and the default zlim means the linker's volume)",
+            "",
+        ),
+        "linker": ("PhaseLink linker .onnx for method = phaselink (seiscore train-associator)", ""),
+    },
+    "location": {
+        "enabled": ("relocate each event by migrating its phase probabilities", ""),
+        "spacing_km": ("node spacing of the migration grid", "km"),
+        "extent": (
+            "grid area: auto (the stations' footprint) or [lat_min, lat_max, lon_min, lon_max]",
+            "degrees",
+        ),
+        "margin_km": ("margin around the stations of the auto extent", "km"),
+        "depth_km": ("grid depths [top, bottom], below sea level", "km"),
+        "pre_s": ("migrated window before the origin time", "s"),
+        "post_s": ("migrated window after the last arrival", "s"),
+        "marginal_window_s": ("time window of the coalescence marginal (uncertainty)", "s"),
+        "onset": ("onset functions migrated: phasenet (the stored probabilities)", ""),
+        "workers": ("threads of the migration (not set: all cores)", "threads"),
+        "detection": ("how events are found: association, migration or both", ""),
+        "threshold": (
+            "migration detection threshold on the robust statistic (not set: the "
+            "documented default)",
+            "MADs",
+        ),
+        "min_separation_s": ("least time between two migration detections", "s"),
+        "chunk_s": ("record migrated at once in migration detection (bounds the memory)", "s"),
+        "keep_edge": ("also report detections on the grid's boundary", ""),
+        "match_s": ("detection both: origin times this close are one event", "s"),
+        "match_km": ("detection both: hypocentres this close are one event", "km"),
+        "nll_grids": ("NonLinLoc time grids (.hdr/.buf root) instead of 1-D tables", ""),
+    },
+    "magnitude": {
+        "enabled": ("local magnitudes (ML) from Wood-Anderson amplitudes", ""),
+        "inventory": (
+            "instrument responses: StationXML, full or dataless SEED (not set: the "
+            "station file when it has them)",
+            "",
+        ),
+        "law": ("attenuation: hutton_boore_1987, bakun_joyner_1984 or a -log A0 table file", ""),
+        "distance": ("distance in the law: hypocentral or epicentral", ""),
+        "min_snr": ("least amplitude signal-to-noise ratio of a channel", "ratio"),
+        "corrections": ("station corrections file (NET.STA.LOC value per line)", ""),
+        "method": ("network ML from the stations': median or trimmed_mean", ""),
+        "vertical": ("measure the vertical channel too (default: both horizontals)", ""),
+        "flat_gain": ("accept stations whose metadata give only a sensitivity", ""),
+        "min_after_s": ("signal window after S, at least", "s"),
+        "after_s_factor": ("signal window after S, as a multiple of S - P", ""),
+        "noise_s": ("noise window before P", "s"),
+    },
+    "output": {
+        "directory": ("output folder (relative: to the configuration file)", ""),
+        "figures": ("write map.png, magnitude_time.png, frequency_magnitude.png", ""),
+        "plot_events": ("also a record section per event in events/", ""),
+    },
+}
+
+
+def _doc(sec: str, key: str) -> str:
+    meaning, unit = DOCS[sec][key]
+    return f"{meaning}" + (f" [{unit}]" if unit else "")
+
+
+def reference_markdown() -> str:
+    """The configuration reference as Markdown tables (the README's, kept in sync by a
+    test)."""
+    out = []
+    for sec, keys in SCHEMA.items():
+        out.append(f"**[{sec}]**\n\n| key | meaning | unit | default |\n|---|---|---|---|")
+        for key, (_, default) in keys.items():
+            meaning, unit = DOCS[sec][key]
+            shown = "not set" if default is None else f"`{_toml_value(default)}`"
+            out.append(f"| `{key}` | {meaning} | {unit} | {shown} |")
+        out.append("")
+    return "\n".join(out)
+
 
 _CHOICES = {
     ("association", "unknown_stations"): ("raise", "skip"),
+    ("association", "null_test"): ("auto", True, False),
+    ("association", "method"): ("grid", "phaselink"),
     ("location", "onset"): ("phasenet",),
+    ("magnitude", "distance"): ("hypocentral", "epicentral"),
+    ("magnitude", "method"): ("median", "trimmed_mean"),
+    ("location", "detection"): ("association", "migration", "both"),
 }
 
 #: Largest integer the compiled core takes (a C ``int``).
@@ -131,6 +318,7 @@ RANGES: dict[str, dict[str, tuple]] = {
         "min_s": _COUNT,
         "min_p_and_s": _COUNT,
         "max_rms_s": _POS,
+        "min_significance": _NONNEG,
         "block_s": _POS,
         "bin_s": _POS,
         "workers": _ONE_UP,
@@ -142,7 +330,17 @@ RANGES: dict[str, dict[str, tuple]] = {
         "post_s": _NONNEG,
         "marginal_window_s": _POS,
         "workers": _ONE_UP,
+        "min_separation_s": _NONNEG,
+        "chunk_s": _POS,
+        "match_s": _POS,
+        "match_km": _POS,
     },
+}
+RANGES["magnitude"] = {
+    "min_snr": _NONNEG,
+    "min_after_s": _NONNEG,
+    "after_s_factor": _NONNEG,
+    "noise_s": _POS,
 }
 # (min, max) pairs that must be in order (max > min); location.extent is checked likewise
 _ORDERED = {("association", "xlim"), ("association", "ylim"), ("association", "zlim")}
@@ -301,6 +499,7 @@ def validate(raw: dict, base_dir=None) -> dict:
         raise ConfigError("model: a homogeneous model needs both model.vp and model.vs")
     if m["vp"] is not None and m["vs"] is not None and not m["vs"] < m["vp"]:
         raise ConfigError(f"model.vs: must be below model.vp, got vs={m['vs']} vp={m['vp']}")
+    _check_association_method(cfg["association"])
     if isinstance(cfg["location"]["extent"], str) and cfg["location"]["extent"] != "auto":
         raise ConfigError(
             f"location.extent: expected 'auto' or [lat_min, lat_max, lon_min, lon_max], "
@@ -318,16 +517,44 @@ def validate(raw: dict, base_dir=None) -> dict:
             ("input", "sds"),
             ("stations", "path"),
             ("model", "path"),
+            ("location", "nll_grids"),
+            ("magnitude", "inventory"),
+            ("magnitude", "corrections"),
             ("output", "directory"),
         ):
             if cfg[sec][key] is not None:
                 cfg[sec][key] = resolve(cfg[sec][key])
+        if cfg["association"]["linker"]:
+            cfg["association"]["linker"] = resolve(cfg["association"]["linker"])
     return cfg
 
 
-def check_complete(cfg: dict) -> None:
-    """ConfigError unless the configuration names inputs, stations and a velocity model."""
-    if not cfg["input"]["waveforms"] and not cfg["input"]["sds"]:
+#: [association] keys of the grid search alone: with method = "phaselink" they stay at their
+#: defaults (null_test may also be false).
+_GRID_ONLY = ("cell_km", "cell_depth_km", "tolerance_fraction", "min_pick_fraction", "block_s",
+              "bin_s", "null_test")  # fmt: skip
+
+
+def _check_association_method(a: dict) -> None:
+    if a["method"] != "phaselink":
+        return
+    if not a["linker"]:
+        raise ConfigError(
+            'association.linker: method = "phaselink" needs a trained linker (linker = '
+            '"linker.onnx", made by seiscore train-associator)'
+        )
+    for key in _GRID_ONLY:
+        if a[key] != SCHEMA["association"][key][1] and not (key == "null_test" and a[key] is False):
+            raise ConfigError(
+                f'association.{key}: a setting of the grid search, which method = "phaselink" '
+                f'does not use (got {a[key]!r}; leave it unset or use method = "grid")'
+            )
+
+
+def check_complete(cfg: dict, has_source: bool = False) -> None:
+    """ConfigError unless the configuration names inputs (or the caller gives a waveform
+    source), stations and a velocity model."""
+    if not has_source and not cfg["input"]["waveforms"] and not cfg["input"]["sds"]:
         raise ConfigError("input: no waveforms given (input.waveforms = [...] or input.sds = ROOT)")
     if cfg["stations"]["path"] is None:
         raise ConfigError("stations.path: a station file is required")
@@ -369,12 +596,16 @@ def _toml_value(v) -> str:
 
 
 def dumps(cfg: dict | None = None) -> str:
-    """The configuration as TOML text (unset keys as comments)."""
+    """The configuration as TOML text, each key after a comment saying what it is (meaning,
+    unit, default); keys that are not set are commented out."""
     cfg = defaults() if cfg is None else cfg
     lines = []
     for sec, values in cfg.items():
         lines.append(f"[{sec}]")
         for key, v in values.items():
-            lines.append(f"# {key} =  (not set)" if v is None else f"{key} = {_toml_value(v)}")
+            default = SCHEMA[sec][key][1]
+            shown = "not set" if default is None else _toml_value(default)
+            lines.append(f"# {_doc(sec, key)}; default: {shown}")
+            lines.append(f"# {key} = " if v is None else f"{key} = {_toml_value(v)}")
         lines.append("")
     return "\n".join(lines)

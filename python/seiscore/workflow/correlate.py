@@ -156,7 +156,7 @@ def run_correlate_job(
     Other keyword arguments go to :func:`seiscore.correlation.correlate`.
     """
     result = CorrelateJobResult(dataset=None)
-    spans = _index(wio.find_waveform_files(inputs), result.errors)
+    spans = _index(wio.find_waveform_files(inputs, messages=result.errors), result.errors)
     if not spans:
         raise InputError(
             "no readable waveform data in the inputs:\n  " + "\n  ".join(result.errors)
