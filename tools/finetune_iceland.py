@@ -155,7 +155,7 @@ def station_table(data: Path, path: Path) -> Path:
     return path
 
 
-def run_config(data: Path, model: Path | str, out_dir: Path) -> Path:
+def run_config(data: Path, model: Path | str, out_dir: Path, detection: str = "both") -> Path:
     """A ``seiscore run`` configuration for the record (SOURCE_NOTES.md's velocities)."""
     stations = station_table(data, out_dir.parent / "iceland_stations.csv")
     text = f"""
@@ -187,6 +187,7 @@ min_s = 2
 min_p_and_s = 1
 
 [location]
+detection = "{detection}"
 spacing_km = 0.025
 margin_km = 0.3
 depth_km = [-1.4, 0.0]
@@ -207,7 +208,7 @@ figures = false
     return path
 
 
-def run_pipeline(data: Path, model, out_dir: Path) -> dict:
+def run_pipeline(data: Path, model, out_dir: Path, detection: str = "both") -> dict:
     """``seiscore run`` on the record; its events against the reference events."""
     import shutil
 
@@ -217,7 +218,7 @@ def run_pipeline(data: Path, model, out_dir: Path) -> dict:
 
     if out_dir.exists():
         shutil.rmtree(out_dir)  # a rerun would resume from the picks already made
-    cfg = run_config(data, model, out_dir)
+    cfg = run_config(data, model, out_dir, detection)
     t0 = time.perf_counter()
     try:
         code = seiscore_main(["run", str(cfg)])
@@ -271,6 +272,12 @@ def main(argv=None) -> int:
     ap.add_argument("--match-s", type=float, default=0.1)
     ap.add_argument("--ignore-s", type=float, default=0.06)
     ap.add_argument("--skip-run", action="store_true", help="no seiscore run")
+    ap.add_argument(
+        "--detection",
+        default="both",
+        choices=["association", "migration", "both"],
+        help="seiscore run's [location] detection",
+    )
     args = ap.parse_args(argv)
 
     import torch
@@ -348,8 +355,12 @@ def main(argv=None) -> int:
         "coverage": coverage(picks, ref, args.match_s),
     }
     if not args.skip_run:
-        results["run fine-tuned"] = run_pipeline(args.data, job.onnx, out / "run_finetuned")
-        results["run bundled"] = run_pipeline(args.data, "phasenet", out / "run_bundled")
+        results["run fine-tuned"] = run_pipeline(
+            args.data, job.onnx, out / "run_finetuned", args.detection
+        )
+        results["run bundled"] = run_pipeline(
+            args.data, "phasenet", out / "run_bundled", args.detection
+        )
     (out / "results.json").write_text(json.dumps(results, indent=2, default=str))
     (out / "results.md").write_text(markdown(results))
     print(markdown(results))
