@@ -15,7 +15,9 @@
   ``"association"``).
 
 Travel times come from the 1-D model (a table, then per-station grids) or, with
-``location.nll_grids``, from NonLinLoc grids (:func:`seiscore.traveltime.read_nonlinloc`).
+``location.nll_grids``, from NonLinLoc grids (:func:`seiscore.traveltime.read_nonlinloc`) for
+migration, and for the grid-search association a 1-D summary of them
+(:func:`association_travel_times`) where they cover its search volume.
 """
 
 from __future__ import annotations
@@ -205,6 +207,58 @@ def _migration_scan(tasks, out_dir, stations, velocity, lcfg: dict, messages):
 
 
 # ---------------------------------------------------------------------------- the events
+
+
+def association_travel_times(stations: Stations, velocity, lcfg: dict, acfg: dict, notes: list):
+    """What the grid-search association takes its travel times from: ``velocity`` (the 1-D
+    model), or, with ``location.nll_grids``, the (distance, depth) table that summarises the
+    NonLinLoc grids (:func:`seiscore.traveltime.table_from_grids`) when the grids cover the
+    association's search volume (its ``xlim``/``ylim`` or default volume, and ``zlim``).
+    ``notes`` gets what was chosen and why, and a warning when the summary's spread exceeds
+    ``tolerance_s``."""
+    if not lcfg.get("nll_grids") or acfg.get("method", "grid") != "grid":
+        return velocity
+    nll = ttm.read_nonlinloc(lcfg["nll_grids"], stations=stations)
+    grid = ttm.grid_from_nonlinloc(nll)
+    # the association's volume is in its own frame (around the stations' mean position):
+    # its corners, through latitude/longitude, in the grids' frame
+    ref = (float(np.mean(stations.latitude)), float(np.mean(stations.longitude)))
+    dx, dy = assoc_mod.default_volume(*geo.project(stations.latitude, stations.longitude, *ref))
+    xlim = tuple(acfg.get("xlim") or dx)
+    ylim = tuple(acfg.get("ylim") or dy)
+    zlim = tuple(acfg.get("zlim") or (0.0, 40.0))
+    lat, lon = geo.unproject(np.repeat(xlim, 2), np.tile(ylim, 2), *ref)
+    cx, cy = geo.project(lat, lon, *grid.reference)
+    gx, gy, gz = grid.axes()
+    eps = 1e-3
+    covered = (
+        gx[0] - eps <= cx.min() and cx.max() <= gx[-1] + eps
+        and gy[0] - eps <= cy.min() and cy.max() <= gy[-1] + eps
+        and gz[0] - eps <= zlim[0] and zlim[1] <= gz[-1] + eps
+    )  # fmt: skip
+    if not covered:
+        notes.append(
+            f"association: the NonLinLoc grids ({gx[0]:.1f}..{gx[-1]:.1f} x {gy[0]:.1f}.."
+            f"{gy[-1]:.1f} x {gz[0]:.1f}..{gz[-1]:.1f} km) do not cover its search volume "
+            f"({xlim[0]:.1f}..{xlim[1]:.1f} x {ylim[0]:.1f}..{ylim[1]:.1f} x {zlim[0]:.1f}.."
+            f"{zlim[1]:.1f} km); association uses the 1-D model (set association.xlim/ylim/zlim "
+            "inside the grids to use them)"
+        )
+        return velocity
+    seconds = ttm.nonlinloc_station_grids(nll, grid, stations)
+    table, spread = ttm.table_from_grids(seconds, grid, stations)
+    worst = max(spread.values())
+    notes.append(
+        f"association: travel times from a 1-D summary of the NonLinLoc grids (95% of the 3-D "
+        f"times within {worst:.3f} s of it)"
+    )
+    if worst > float(acfg.get("tolerance_s", 1.0)):
+        notes.append(
+            f"association: tolerance_s {acfg.get('tolerance_s', 1.0)} is below the spread "
+            f"{worst:.3f} s of the 1-D summary of the NonLinLoc grids: picks of real events may "
+            "be missed (raise association.tolerance_s)"
+        )
+    return table
 
 
 def associate(mode: str, picks, stations, velocity, acfg: dict):

@@ -122,7 +122,10 @@ def run(config, client=None, *, progress: bool = False, source=None) -> Pipeline
         if v is not None
     }
     mode = cfg["location"]["detection"]
-    result = detection.associate(mode, picks, stations, velocity, acfg)
+    assoc_tt = detection.association_travel_times(
+        stations, velocity, cfg["location"], acfg, messages
+    )
+    result = detection.associate(mode, picks, stations, assoc_tt, acfg)
     messages.extend(result.notes)
     timings["associate_s"] = _time.perf_counter() - t
 
