@@ -14,6 +14,7 @@ void bind_picking(py::module_& m);
 void bind_correlation(py::module_& m);
 void bind_traveltime(py::module_& m);
 void bind_association(py::module_& m);
+void bind_phaselink(py::module_& m);  // into _core.association (after bind_association)
 void bind_location(py::module_& m);
 
 namespace {
@@ -80,6 +81,7 @@ PYBIND11_MODULE(_core, m) {
   seiscore::bindings::bind_picking(m);
   seiscore::bindings::bind_traveltime(m);
   seiscore::bindings::bind_association(m);
+  seiscore::bindings::bind_phaselink(m);
   seiscore::bindings::bind_location(m);
   seiscore::bindings::bind_correlation(m);
 }

@@ -35,7 +35,8 @@ def test_defaults_cover_every_section_and_association_matches_associate():
     # and the choice of method: keywords of associate_by_method(), with the same defaults
     by_method = inspect.signature(associate_by_method).parameters
     assert d["association"].pop("method") == by_method["method"].default == "grid"
-    assert d["association"].pop("linker") == "" and by_method["linker"].default is None
+    assert d["association"].pop("linker") == ""
+    assert by_method["linker"].default is None
     for key, value in d["association"].items():
         assert key in params, key
         expect = params[key].default

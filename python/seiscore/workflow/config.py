@@ -229,7 +229,11 @@ DOCS: dict[str, dict[str, tuple[str, str]]] = {
         "keep_edge": ("also report detections on the grid's boundary", ""),
         "match_s": ("detection both: origin times this close are one event", "s"),
         "match_km": ("detection both: hypocentres this close are one event", "km"),
-        "nll_grids": ("NonLinLoc time grids (.hdr/.buf root) instead of 1-D tables", ""),
+        "nll_grids": (
+            "NonLinLoc time grids (.hdr/.buf root) instead of 1-D tables: migration, and a 1-D "
+            "summary for the grid-search association where they cover its volume",
+            "",
+        ),
     },
     "magnitude": {
         "enabled": ("local magnitudes (ML) from Wood-Anderson amplitudes", ""),
