@@ -42,8 +42,9 @@ import numpy as np
 from .. import _core, geo
 from .._validate import check_workers
 from ..containers import Events, Picks, Stations
-from ..exceptions import ConfigError, InputError
+from ..exceptions import ConfigError
 from .config import _search_config, default_min_significance
+from .grid_search import _check_arguments
 from .inputs import _pick_columns
 from .linker import Linker, LinkerNetwork
 from .result import Association
@@ -176,19 +177,7 @@ def associate_phaselink(
 
 def _check_settings(picks, stations, unknown_stations, **s) -> dict:
     """The clustering settings, checked (ConfigError), after the inputs (InputError)."""
-    if not isinstance(picks, Picks):
-        raise InputError(
-            f"picks: expected a seiscore.containers.Picks table, got {type(picks).__name__}"
-        )
-    if not isinstance(stations, Stations):
-        raise InputError(
-            "stations: expected a seiscore.containers.Stations table, "
-            f"got {type(stations).__name__}"
-        )
-    if len(picks) == 0:
-        raise InputError("no picks to associate (the pick table is empty)")
-    if unknown_stations not in ("raise", "skip"):
-        raise ConfigError(f"unknown_stations: expected 'raise' or 'skip', got {unknown_stations!r}")
+    _check_arguments(picks, stations, unknown_stations)
     if not (isinstance(s["threshold"], (int, float)) and 0.0 < s["threshold"] <= 1.0):
         raise ConfigError(f"threshold: expected a probability in (0, 1], got {s['threshold']!r}")
     if not (isinstance(s["merge_fraction"], (int, float)) and 0.0 <= s["merge_fraction"] <= 1.0):
