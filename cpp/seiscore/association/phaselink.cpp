@@ -546,6 +546,8 @@ void generate(const Network& net, const Features& features, const GeneratorConfi
   check_features(features);
   check_generator(config);
   SEISCORE_CHECK(n >= 0 && first >= 0, "generate: n and first must be >= 0");
+  SEISCORE_CHECK(first <= std::numeric_limits<std::int64_t>::max() - n,
+                 "generate: first + n must fit a 64-bit sequence number");
   SEISCORE_CHECK(features.window_s <= 3600.0, "generate: window_s must be at most 3600 s");
   const double span = 2.0 * features.window_s + config.span_before_s;
   const double expected = static_cast<double>(net.n_stations) * span * (2.0 * config.rate_max + config.false_rate_max);

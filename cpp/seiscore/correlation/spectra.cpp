@@ -94,7 +94,8 @@ void condition_spectra(float* spec, std::int64_t n_rows, std::int64_t nfreq, std
     }
     if (p.whiten) {
       thread_local std::vector<double> amp_prefix;
-      const std::int64_t m = p.smooth_bins;
+      // a half-width beyond the spectrum smooths over all of it (and k + m + 1 cannot overflow)
+      const std::int64_t m = std::min<std::int64_t>(p.smooth_bins, nfreq);
       if (m > 0) {
         amp_prefix.assign(static_cast<std::size_t>(nfreq + 1), 0.0);
         for (std::int64_t k = 0; k < nfreq; ++k) {
