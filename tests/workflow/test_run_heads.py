@@ -10,7 +10,10 @@ import pandas as pd
 import pytest
 
 from seiscore.exceptions import ConfigError
-from seiscore.workflow import demo, pipeline
+from seiscore.workflow import config, demo, pipeline
+from seiscore.workflow.pipeline.tasks import task_settings
+
+_PICKING = config.defaults()["picking"]
 
 
 @pytest.fixture(scope="module")
@@ -49,6 +52,15 @@ def test_run_applies_the_heads(scenario, tmp_path):
     # the settings record has the heads: the same run again is skipped, not picked again
     again = pipeline.run(_config(scenario, tmp_path, "magnitude,polarity"))
     assert again.summary["n_tasks_skipped"] == 8
+    # without heads the station-days are picked again (and say why) ...
+    plain = pipeline.run(_config(scenario, tmp_path, ""))
+    assert plain.summary["n_tasks_run"] == 8
+    assert any("heads 'magnitude,polarity' -> None" in m for m in plain.messages)
+    plain_picks = pd.read_csv(tmp_path / "picks.csv")
+    assert "magnitude_dl" not in plain_picks or plain_picks.magnitude_dl.isna().all()
+    # ... and a settings record without heads (a run made before heads existed) still matches
+    assert "heads" not in task_settings({"files": []}, {**_PICKING, "heads": ""})
+    assert task_settings({"files": []}, {**_PICKING, "heads": "all"})["heads"] == "all"
 
 
 def test_run_refuses_an_unknown_head(scenario, tmp_path):

@@ -168,6 +168,8 @@ def task_settings(task: dict, picking_cfg: dict) -> dict:
         except OSError:
             files.append([str(f), None, None])
     out = {k: picking_cfg.get(k) for k in _RESULT_KEYS}
+    if not out["heads"]:  # no heads: the record of a run from before heads existed matches
+        del out["heads"]
     out["model_sha256"] = _model_fingerprint(str(picking_cfg["model"]))
     out["sds"] = task.get("sds")
     out["channels"] = task.get("channels")
@@ -187,9 +189,9 @@ def _finished(out: Path, task: dict, picking_cfg: dict) -> tuple[bool, str | Non
     if before == now:
         return True, None
     changed = [
-        f"{k} {before.get(k)!r} -> {now[k]!r}"
-        for k in now
-        if k != "files" and before.get(k) != now[k]
+        f"{k} {before.get(k)!r} -> {now.get(k)!r}"
+        for k in dict.fromkeys([*now, *before])
+        if k != "files" and before.get(k) != now.get(k)
     ]
     if before.get("files") != now["files"]:
         changed.append("input files changed")
