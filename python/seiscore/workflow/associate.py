@@ -13,9 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import association, picking
+from .. import association, picking, traveltime
 from ..association import Association
-from ..exceptions import ConfigError, InputError
 from ..io import catalog
 from ..io.atomic import atomic_path
 from ..io.stations import read_stations
@@ -75,26 +74,6 @@ def write_assigned_picks_csv(result: Association, path) -> Path:
     return path
 
 
-def load_model(model=None, vp: float | None = None, vs: float | None = None):
-    """A velocity model from a file, or a homogeneous one from ``vp``/``vs`` (km/s)."""
-    from .. import traveltime
-
-    if model is not None and (vp is not None or vs is not None):
-        raise ConfigError(
-            "give either a model file (--model) or a homogeneous model (--vp and --vs), not both"
-        )
-    if model is not None:
-        path = Path(model)
-        if not path.exists():
-            raise InputError(f"velocity model file not found: {path}")
-        return traveltime.VelocityModel.from_file(path)
-    if vp is None or vs is None:
-        raise ConfigError(
-            "a velocity model is required: --model model.nd, or --vp and --vs for a homogeneous one"
-        )
-    return traveltime.VelocityModel.homogeneous(float(vp), float(vs))
-
-
 def run_associate_job(
     picks,
     stations,
@@ -120,7 +99,7 @@ def run_associate_job(
     pick_table = catalog.read_picks_csv(picks)
     notes: list[str] = []
     station_table = read_stations(stations, messages=notes)
-    velocity = load_model(model, vp, vs)
+    velocity = traveltime.load_velocity_model(model, vp, vs)
     result = association.associate_by_method(
         pick_table, station_table, velocity, method=method, linker=linker, **config
     )
