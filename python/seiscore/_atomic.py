@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .exceptions import ConfigError, SeiscoreError
 
-__all__ = ["WriteError", "atomic_path", "prepare_output_dir", "write_text"]
+__all__ = ["WriteError", "atomic_path", "prepare_output_dir", "save_figure", "write_text"]
 
 #: Prefix of the temporary files (hidden; a kill may leave one behind, never a final name).
 TEMP_PREFIX = ".seiscore-tmp-"
@@ -93,4 +93,20 @@ def prepare_output_dir(path, key: str) -> Path:
     finally:
         with contextlib.suppress(OSError):
             probe.unlink(missing_ok=True)
+    return path
+
+
+def save_figure(fig, path, *, tight_layout: bool = False) -> Path:
+    """Write a matplotlib figure through :func:`atomic_path` (100 dpi, the format of the file's
+    suffix, PNG without one) and close it, also when drawing or writing fails."""
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    try:
+        if tight_layout:
+            fig.tight_layout()
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, dpi=100, format=path.suffix.lstrip(".") or "png")
+    finally:
+        plt.close(fig)
     return path

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._atomic import atomic_path
+from ._atomic import save_figure
 
 __all__ = ["magnitude_sizes", "plot_catalogue_map", "plot_record_section"]
 
@@ -26,17 +26,6 @@ def _pyplot():
     import matplotlib.pyplot as plt
 
     return plt
-
-
-def _save(fig, path) -> Path:
-    plt = _pyplot()
-    path = Path(path)
-    try:
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, dpi=100, format=path.suffix.lstrip(".") or "png")
-    finally:
-        plt.close(fig)
-    return path
 
 
 def magnitude_sizes(magnitudes, smallest: float = 8.0, largest: float = 500.0) -> np.ndarray:
@@ -100,7 +89,7 @@ def plot_catalogue_map(path, stations, events, title: str = "") -> Path:
     ax.tick_params(labelbottom=False)
     ax.set(ylabel="latitude (°)", title=title or f"{len(lat)} events")
     ax.legend(loc="best", fontsize=7)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_record_section(path, traces, picks=(), predicted=(), title: str = "") -> Path:
@@ -128,4 +117,4 @@ def plot_record_section(path, traces, picks=(), predicted=(), title: str = "") -
     ax.plot([], [], "k--", label="predicted")
     ax.legend(loc="lower right", fontsize=7)
     ax.set(xlabel="time after origin (s)", ylabel="distance (km)", title=title)
-    return _save(fig, path)
+    return save_figure(fig, path)

@@ -5,6 +5,7 @@ from .._atomic import (
     WriteError,
     atomic_path,
     prepare_output_dir,
+    save_figure,
     temp_path_for,
     write_text,
 )
@@ -14,6 +15,7 @@ __all__ = [
     "WriteError",
     "atomic_path",
     "prepare_output_dir",
+    "save_figure",
     "temp_path_for",
     "write_text",
 ]

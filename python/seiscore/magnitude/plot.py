@@ -6,26 +6,13 @@ from pathlib import Path
 
 import numpy as np
 
-from .._atomic import atomic_path
+from .._atomic import save_figure
 from .stats import gutenberg_richter
 
 __all__ = ["MIN_EVENTS_FOR_B", "plot_frequency_magnitude", "plot_magnitude_time"]
 
 #: The b-value and Mc are drawn only from this many events on.
 MIN_EVENTS_FOR_B = 50
-
-
-def _save(fig, path) -> Path:
-    import matplotlib.pyplot as plt
-
-    path = Path(path)
-    try:
-        fig.tight_layout()
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, dpi=100, format=path.suffix.lstrip(".") or "png")
-    finally:
-        plt.close(fig)
-    return path
 
 
 def _pyplot():
@@ -86,7 +73,7 @@ def plot_frequency_magnitude(magnitudes, path, bin_width: float = 0.1, title: st
         ylabel="number of events",
         title=title or f"frequency–magnitude ({m.size} events)",
     )
-    return _save(fig, path)
+    return save_figure(fig, path, tight_layout=True)
 
 
 def plot_magnitude_time(times, magnitudes, path, title: str = "") -> Path:
@@ -109,4 +96,4 @@ def plot_magnitude_time(times, magnitudes, path, title: str = "") -> Path:
         title=title or f"{int(ok.sum())} of {len(m)} events with a magnitude",
     )
     fig.autofmt_xdate()
-    return _save(fig, path)
+    return save_figure(fig, path, tight_layout=True)

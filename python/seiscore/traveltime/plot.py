@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._atomic import atomic_path
+from .._atomic import save_figure
 from .models import VelocityModel
 
 __all__ = ["plot_velocity_model"]
@@ -32,11 +32,4 @@ def plot_velocity_model(model: VelocityModel, path, max_depth_km: float | None =
     ax.set(xlabel="velocity (km/s)", ylabel="depth below sea level (km)", title=model.name)
     ax.grid(alpha=0.3)
     ax.legend()
-    path = Path(path)
-    try:
-        fig.tight_layout()
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, dpi=100, format=path.suffix.lstrip(".") or "png")
-    finally:
-        plt.close(fig)
-    return path
+    return save_figure(fig, path, tight_layout=True)

@@ -18,7 +18,7 @@ import obspy
 from .. import synthetic
 from ..containers import Annotations, Stations
 from ..exceptions import InputError
-from ..io.atomic import atomic_path
+from ..io.atomic import save_figure
 
 __all__ = [
     "compare",
@@ -537,14 +537,7 @@ def plot_comparison(path, stations_file, events, truth) -> Path:
     ax2.plot(events.longitude, events.depth_km, "o", mfc="none", mec="b", ms=10, label="seiscore")
     ax2.invert_yaxis()
     ax2.set(xlabel="longitude (°)", ylabel="depth (km)", title="depth section")
-    fig.tight_layout()
-    path = Path(path)
-    try:
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, dpi=100, format=path.suffix.lstrip(".") or "png")
-    finally:
-        plt.close(fig)
-    return path
+    return save_figure(fig, path, tight_layout=True)
 
 
 def run_demo(
