@@ -182,6 +182,28 @@ void check_rows(py::ssize_t n, py::ssize_t L, const char* what) {
   }
 }
 
+// Sets of pick indices in CSR form: offsets [n_sets + 1] (int64, from 0, the last = the number of
+// members) and members [n_members] (int64); `rows` names the sets in messages.
+struct Csr {
+  const std::int64_t* offsets;
+  py::ssize_t n_sets;
+  const std::int64_t* members;
+};
+
+Csr csr_arrays(const py::array& offsets, const py::array& members, const std::string& rows) {
+  require_dtype<std::int64_t>(offsets, "offsets");
+  require_ndim(offsets, 1, "offsets", ("[" + rows + " + 1]").c_str());
+  if (offsets.shape(0) < 1) throw py::value_error("offsets: expected at least one entry (0)");
+  const py::ssize_t n_sets = offsets.shape(0) - 1;
+  const std::int64_t* po = vector_arg<std::int64_t>(offsets, n_sets + 1, "offsets");
+  require_dtype<std::int64_t>(members, "members");
+  require_ndim(members, 1, "members", "[n_members]");
+  if (po[n_sets] != members.shape(0)) {
+    throw py::value_error("offsets: the last offset must equal the number of members");
+  }
+  return {po, n_sets, vector_arg<std::int64_t>(members, members.shape(0), "members")};
+}
+
 void bind_generate(py::module_& m) {
   m.def(
       "phaselink_generate",
@@ -248,15 +270,10 @@ void bind_link(py::module_& m) {
   m.def(
       "phaselink_link",
       [](const py::array& offsets, const py::array& members, std::int64_t n_picks, const py::dict& config) {
-        require_dtype<std::int64_t>(offsets, "offsets");
-        require_ndim(offsets, 1, "offsets", "[n_sets + 1]");
-        if (offsets.shape(0) < 1) throw py::value_error("offsets: expected at least one entry (0)");
-        const py::ssize_t n_sets = offsets.shape(0) - 1;
-        const std::int64_t* po = vector_arg<std::int64_t>(offsets, n_sets + 1, "offsets");
-        require_dtype<std::int64_t>(members, "members");
-        require_ndim(members, 1, "members", "[n_members]");
-        if (po[n_sets] != members.shape(0)) throw py::value_error("offsets: the last offset must equal the number of members");
-        const std::int64_t* pm = vector_arg<std::int64_t>(members, members.shape(0), "members");
+        const Csr sets = csr_arrays(offsets, members, "n_sets");
+        const std::int64_t* po = sets.offsets;
+        const py::ssize_t n_sets = sets.n_sets;
+        const std::int64_t* pm = sets.members;
         // a cap that keeps the per-pick outputs and votes allocatable (12 bytes and a vector per pick)
         constexpr std::int64_t kMaxPicks = std::int64_t{1} << 28;
         if (n_picks < 0 || n_picks > kMaxPicks)
@@ -291,17 +308,10 @@ void bind_locate(py::module_& m) {
         const auto P = pick_arrays(station, phase, time);
         const auto N = network_arrays(x_km, y_km, times, axes, station_table);
         const auto C = locate_from(config);
-        require_dtype<std::int64_t>(offsets, "offsets");
-        require_ndim(offsets, 1, "offsets", "[n_clusters + 1]");
-        if (offsets.shape(0) < 1) throw py::value_error("offsets: expected at least one entry (0)");
-        const py::ssize_t n_clusters = offsets.shape(0) - 1;
-        const std::int64_t* po = vector_arg<std::int64_t>(offsets, n_clusters + 1, "offsets");
-        require_dtype<std::int64_t>(members, "members");
-        require_ndim(members, 1, "members", "[n_members]");
-        if (po[n_clusters] != members.shape(0)) {
-          throw py::value_error("offsets: the last offset must equal the number of members");
-        }
-        const std::int64_t* pm = vector_arg<std::int64_t>(members, members.shape(0), "members");
+        const Csr clusters = csr_arrays(offsets, members, "n_clusters");
+        const std::int64_t* po = clusters.offsets;
+        const py::ssize_t n_clusters = clusters.n_sets;
+        const std::int64_t* pm = clusters.members;
         PL::Located r;
         {
           py::gil_scoped_release release;
