@@ -79,6 +79,7 @@ def main(argv=None) -> int:
     theirs = [PEER_PYTHON, str(PEERS / "seisbench_phasenet.py"), *t]
     jobs = {
         "seiscore exact": ours,
+        "seiscore exact (ORT)": [*ours, "--engine", "onnxruntime"],
         "seiscore fast (int8)": [*ours, "--precision", "int8"],
         **({"seisbench": theirs} if peer else {}),
     }

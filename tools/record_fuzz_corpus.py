@@ -34,6 +34,15 @@ def _cost(args, kwargs) -> tuple[bool, int]:
     return any(a.size == 0 for a in arrays), sum(a.nbytes for a in arrays)
 
 
+def _picklable(args, kwargs) -> bool:
+    """Calls that take a compiled object (a ConvNet) cannot be stored: their builder is."""
+    try:
+        pickle.dumps((args, kwargs), protocol=4)
+    except (TypeError, pickle.PicklingError):
+        return False
+    return True
+
+
 class Recorder:
     def __init__(self):
         self.calls: dict[str, tuple[tuple[bool, int], tuple, dict]] = {}
@@ -44,7 +53,8 @@ class Recorder:
             out = fn(*args, **kwargs)
             size = _cost(args, kwargs)
             best = self.calls.get(qualname)
-            if size[1] <= MAX_BYTES and (best is None or size < best[0]):
+            better = size[1] <= MAX_BYTES and (best is None or size < best[0])
+            if better and _picklable(args, kwargs):
                 copy = lambda v: np.array(v, copy=True) if isinstance(v, np.ndarray) else v  # noqa: E731
                 self.calls[qualname] = (
                     size,

@@ -30,7 +30,7 @@ spec.loader.exec_module(mod)
 PYEOF
 
 if [ $# -eq 0 ]; then
-  set -- tests/picking/test_extract.py tests/traveltime tests/association/test_association.py \
+  set -- tests/picking/test_extract.py tests/picking/test_native.py tests/traveltime tests/association/test_association.py \
     tests/location/test_location.py tests/correlation/test_preprocess.py \
     tests/correlation/test_spectra.py tests/correlation/test_stack.py tests/robustness/test_kernels.py \
     tests/robustness/test_fuzz.py -m "not slow"

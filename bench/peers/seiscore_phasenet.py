@@ -40,7 +40,7 @@ def run_seiscore(stream, threads, model=None, precision=None):
     return anns, pick(items, model, annotations=anns)
 
 
-def run_archive(folder, threads, precision=None) -> dict:
+def run_archive(folder, threads, precision=None, engine="auto") -> dict:
     """``seiscore-pick FOLDER -o picks.csv``'s job, timed whole (reading included)."""
     import tempfile
 
@@ -50,7 +50,7 @@ def run_archive(folder, threads, precision=None) -> dict:
         t0 = time.perf_counter()
         result = run_pick_job(
             [folder], Path(tmp) / "picks.csv", threads=threads, precision=precision,
-            progress=False,
+            engine=engine, progress=False,
         )  # fmt: skip
         seconds = time.perf_counter() - t0
     return {"seconds": seconds, "station_days": result.station_days, "picks": len(result.picks)}
@@ -62,17 +62,20 @@ def main(argv=None) -> int:
     ap.add_argument("--duration-s", type=float, default=86400)
     ap.add_argument("--precision", choices=["float32", "int8"], default="float32")
     ap.add_argument("--archive", help="time seiscore-pick's job over this folder instead")
+    ap.add_argument("--engine", choices=["auto", "native", "onnxruntime"], default="auto")
     args = ap.parse_args(argv)
     if args.archive:
         cpu0 = time.process_time()
-        out = run_archive(args.archive, args.threads, args.precision)
+        out = run_archive(args.archive, args.threads, args.precision, args.engine)
         out["cpu_seconds"] = time.process_time() - cpu0
         out["station_days_per_hour"] = 3600 * out["station_days"] / out["seconds"]
     else:
         from seiscore.models import load_model
 
         stream = make_station_day(duration_s=args.duration_s)
-        model = load_model("phasenet", threads=args.threads, precision=args.precision)
+        model = load_model(
+            "phasenet", threads=args.threads, precision=args.precision, engine=args.engine
+        )
         cpu0 = time.process_time()
         t0 = time.perf_counter()
         _, picks = run_seiscore(stream, args.threads, model)
@@ -86,6 +89,7 @@ def main(argv=None) -> int:
         }
     out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     out["precision"] = args.precision
+    out["engine"] = args.engine
     print(json.dumps(out))
     return 0
 

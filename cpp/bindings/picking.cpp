@@ -1,4 +1,5 @@
 // bindings/picking.cpp — seiscore._core.picking: convert, validate, release the GIL, call.
+#include "seiscore/picking/convnet.hpp"
 #include "seiscore/picking/peaks.hpp"
 #include "seiscore/picking/windows.hpp"
 
@@ -188,6 +189,93 @@ void bind_windows(py::module_& m) {
       py::arg("acc"), py::arg("weight"), "acc /= weight where weight > 0, NaN elsewhere (in place).");
 }
 
+
+// One operation of a ConvNet from a dict (keys as in seiscore.models.native).
+picking::NetOp net_op_of(const py::handle& h, std::size_t i) {
+  const std::string where = "ops[" + std::to_string(i) + "]";
+  if (!py::isinstance<py::dict>(h)) throw py::type_error(where + ": expected a dict");
+  const py::dict d = py::reinterpret_borrow<py::dict>(h);
+  auto get = [&](const char* key) -> py::object {
+    if (!d.contains(key)) throw py::value_error(where + ": missing key '" + key + "'");
+    return d[key];
+  };
+  picking::NetOp op;
+  const std::string kind = cast_arg<std::string>(get("kind"), where + ".kind");
+  for (const auto& v : get("inputs")) op.inputs.push_back(cast_arg<int>(v, where + ".inputs"));
+  op.output = cast_arg<int>(get("output"), where + ".output");
+  if (kind == "conv" || kind == "conv_transpose") {
+    op.kind = kind == "conv" ? picking::NetOpKind::Conv : picking::NetOpKind::ConvTranspose;
+    const py::array w = py::array::ensure(get("weight"));
+    const py::array b = py::array::ensure(get("bias"));
+    if (!w || !b) throw py::type_error(where + ": weight and bias must be arrays");
+    require_dtype<float>(w, (where + ".weight").c_str());
+    require_ndim(w, 3, (where + ".weight").c_str(), kind == "conv" ? "[out, in, kernel]" : "[in, out, kernel]");
+    if (!(w.flags() & py::array::c_style)) throw py::value_error(where + ".weight: must be C-contiguous");
+    op.in_channels = static_cast<int>(w.shape(kind == "conv" ? 1 : 0));
+    op.out_channels = static_cast<int>(w.shape(kind == "conv" ? 0 : 1));
+    op.kernel = static_cast<int>(w.shape(2));
+    const float* wp = static_cast<const float*>(w.data());
+    op.weight.assign(wp, wp + w.size());
+    const float* bp = vector_arg<float>(b, w.shape(kind == "conv" ? 0 : 1), (where + ".bias").c_str());
+    op.bias.assign(bp, bp + op.out_channels);
+    op.stride = cast_arg<int>(get("stride"), where + ".stride");
+    op.pad_left = cast_arg<int>(get("pad_left"), where + ".pad_left");
+    op.pad_right = cast_arg<int>(get("pad_right"), where + ".pad_right");
+    op.relu = cast_arg<bool>(get("relu"), where + ".relu");
+  } else if (kind == "concat") {
+    op.kind = picking::NetOpKind::Concat;
+  } else if (kind == "crop") {
+    op.kind = picking::NetOpKind::Crop;
+    op.start = cast_arg<std::int64_t>(get("start"), where + ".start");
+    op.end = cast_arg<std::int64_t>(get("end"), where + ".end");
+  } else if (kind == "softmax") {
+    op.kind = picking::NetOpKind::Softmax;
+  } else {
+    throw py::value_error(where + ".kind: expected 'conv', 'conv_transpose', 'concat', 'crop' or 'softmax', got '" +
+                          kind + "'");
+  }
+  return op;
+}
+
+void bind_convnet(py::module_& m) {
+  py::class_<picking::ConvNet, std::shared_ptr<picking::ConvNet>>(
+      m, "ConvNet", "A 1-D convolutional network built by convnet() and run by convnet_run().")
+      .def_property_readonly("in_channels", &picking::ConvNet::in_channels)
+      .def_property_readonly("in_length", &picking::ConvNet::in_length)
+      .def_property_readonly("out_channels", &picking::ConvNet::out_channels)
+      .def_property_readonly("out_length", &picking::ConvNet::out_length);
+
+  m.def(
+      "convnet",
+      [](int in_channels, std::int64_t length, const py::list& ops, int output) {
+        std::vector<picking::NetOp> list;
+        for (std::size_t i = 0; i < ops.size(); ++i) list.push_back(net_op_of(ops[i], i));
+        return std::make_shared<picking::ConvNet>(in_channels, length, std::move(list), output);
+      },
+      py::arg("in_channels"), py::arg("length"), py::arg("ops"), py::arg("output"),
+      "A network of conv / conv_transpose / concat / crop / softmax operations over [channel, time] windows; "
+      "tensor 0 is the input, op i writes tensor i + 1.");
+
+  m.def(
+      "convnet_run",
+      [](const picking::ConvNet& net, const py::array& x, const py::array& y) {
+        require_dtype<float>(x, "x");
+        require_ndim(x, 3, "x", "[batch, in_channels, in_length]");
+        if (!(x.flags() & py::array::c_style)) throw py::value_error("x: must be C-contiguous");
+        if (x.shape(1) != net.in_channels() || x.shape(2) != net.in_length()) {
+          throw py::value_error("x: expected [batch, " + std::to_string(net.in_channels()) + ", " +
+                                std::to_string(net.in_length()) + "]");
+        }
+        float* out = output_arg(y, {x.shape(0), net.out_channels(), static_cast<py::ssize_t>(net.out_length())}, "y");
+        const float* in = static_cast<const float*>(x.data());
+        const std::int64_t batch = x.shape(0);
+        {
+          py::gil_scoped_release release;
+          net.run(in, batch, out);
+        }
+      },
+      py::arg("net"), py::arg("x"), py::arg("y"), "Run the network on a batch x, writing y in place.");
+}
 }  // namespace
 
 void bind_picking(py::module_& parent) {
@@ -228,6 +316,7 @@ void bind_picking(py::module_& parent) {
       "One pick per hysteresis-trigger segment (on/off thresholds), at the segment maximum.");
 
   bind_windows(m);
+  bind_convnet(m);
 }
 
 }  // namespace seiscore::bindings

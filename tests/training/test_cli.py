@@ -92,6 +92,12 @@ def test_train_command_writes_model_card_report_and_checkpoint(tmp_path, capsys)
     from seiscore.models import load_model
 
     assert load_model(str(out)).card.name == "tiny"
+    # an exported PhaseNet runs in the native kernel, as ONNX Runtime does
+    native, ort = load_model(str(out)), load_model(str(out), engine="onnxruntime")
+    assert native.engine == "native", native.engine_note
+    x = np.random.default_rng(1).standard_normal((2, 3, native.card.window_length))
+    x = x.astype(np.float32)
+    assert np.abs(native.run(x)[0] - ort.run(x)[0]).max() < 1e-5
     # resume to a second epoch, reusing the window store
     more = args[:6] + ["2"] + args[7:] + ["--resume", str(ck)]
     assert main(more) == 0

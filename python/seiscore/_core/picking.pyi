@@ -10,6 +10,9 @@ import numpy
 import numpy.typing
 
 __all__: list[str] = [
+    "ConvNet",
+    "convnet",
+    "convnet_run",
     "cut_windows",
     "find_peaks",
     "find_triggers",
@@ -18,6 +21,34 @@ __all__: list[str] = [
     "plan_windows",
     "stitch_windows",
 ]
+
+class ConvNet:
+    """
+    A 1-D convolutional network built by convnet() and run by convnet_run().
+    """
+    @property
+    def in_channels(self) -> int: ...
+    @property
+    def in_length(self) -> int: ...
+    @property
+    def out_channels(self) -> int: ...
+    @property
+    def out_length(self) -> int: ...
+
+def convnet(
+    in_channels: typing.SupportsInt | typing.SupportsIndex,
+    length: typing.SupportsInt | typing.SupportsIndex,
+    ops: list,
+    output: typing.SupportsInt | typing.SupportsIndex,
+) -> ConvNet:
+    """
+    A network of conv / conv_transpose / concat / crop / softmax operations over [channel, time] windows; tensor 0 is the input, op i writes tensor i + 1.
+    """
+
+def convnet_run(net: ConvNet, x: numpy.ndarray, y: numpy.ndarray) -> None:
+    """
+    Run the network on a batch x, writing y in place.
+    """
 
 def cut_windows(
     data: numpy.ndarray,

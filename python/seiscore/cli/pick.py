@@ -74,7 +74,14 @@ def _add_pick_arguments(p: argparse.ArgumentParser) -> None:
         help="run the model's INT8 variant (phasenet_int8): faster on the CPU, but about a "
         "quarter of its picks move by more than one sample (see bench/RESULTS.md)",
     )
-    p.add_argument("--threads", type=int, help="ONNX Runtime threads (default: all cores)")
+    p.add_argument(
+        "--engine",
+        choices=["auto", "native", "onnxruntime"],
+        default="auto",
+        help="who runs the model on the CPU: seiscore's C++ kernel for convolutional pickers "
+        "such as PhaseNet (native), ONNX Runtime, or the first that can (auto); same result",
+    )
+    p.add_argument("--threads", type=int, help="inference threads (default: all cores)")
     p.add_argument("--plot", metavar="DIR", help="write a PNG per station-day into DIR")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_pick)
@@ -113,6 +120,7 @@ def _cmd_pick(args: argparse.Namespace) -> int:
         device=args.device,
         threads=args.threads,
         precision="int8" if args.fast else None,
+        engine=args.engine,
         plot_dir=args.plot,
         quakeml=args.quakeml,
         progress=not args.quiet,

@@ -70,6 +70,7 @@ def run_pick_job(
     device: str = "cpu",
     threads: int | None = None,
     precision: str | None = None,
+    engine: str = "auto",
     plot_dir=None,
     quakeml=None,
     margin_s: float = 30.0,
@@ -84,6 +85,7 @@ def run_pick_job(
     input at all raises ``InputError``. ``heads`` (e.g. ``"polarity,magnitude,baz,distance"``
     or ``"all"``, see :func:`seiscore.picking.apply_heads`): per P pick, the estimates of these
     heads as columns of the picks table (and the polarity in the QuakeML picks).
+    ``engine``: who runs the model on the CPU (see :func:`seiscore.models.load_model`).
     ``precision="int8"`` runs the model's quantised fast variant (``--fast``); ``batch_size``
     None takes the model's default (8 windows on the CPU, 256 on a GPU).
     """
@@ -96,7 +98,12 @@ def run_pick_job(
         prepare_output_dir(plot_dir, "--plot")
     if isinstance(model, (str, Path)) and not isinstance(model, Model):
         model = load_model(
-            str(model), card=card, device=device, threads=threads, precision=precision
+            str(model),
+            card=card,
+            device=device,
+            threads=threads,
+            precision=precision,
+            engine=engine,
         )
     result = PickJobResult(picks=Picks.empty())
     t_start = obspy.UTCDateTime(starttime) if starttime is not None else None
