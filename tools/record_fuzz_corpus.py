@@ -73,7 +73,7 @@ class Recorder:
                 continue
             for name in dir(sub):
                 fn = getattr(sub, name)
-                if callable(fn) and not name.startswith("_"):
+                if callable(fn) and not name.startswith("_") and not isinstance(fn, type):
                     setattr(sub, name, self.wrap(f"{sub.__name__.split('.')[-1]}.{name}", fn))
 
 

@@ -3,6 +3,8 @@
 #include "seiscore/picking/peaks.hpp"
 #include "seiscore/picking/windows.hpp"
 
+#include <algorithm>
+#include <memory>
 #include <string>
 
 #include "common.hpp"
@@ -237,21 +239,62 @@ picking::NetOp net_op_of(const py::handle& h, std::size_t i) {
   return op;
 }
 
+std::shared_ptr<picking::ConvNet> make_convnet(int in_channels, std::int64_t length, const py::list& ops, int output) {
+  std::vector<picking::NetOp> list;
+  for (std::size_t i = 0; i < ops.size(); ++i) list.push_back(net_op_of(ops[i], i));
+  return std::make_shared<picking::ConvNet>(in_channels, length, std::move(list), output);
+}
+
+// The dict net_op_of() reads.
+py::dict net_op_dict(const picking::NetOp& op) {
+  static const char* kinds[] = {"conv", "conv_transpose", "concat", "crop", "softmax"};
+  py::dict d;
+  d["kind"] = kinds[static_cast<int>(op.kind)];
+  py::list inputs;
+  for (int i : op.inputs) inputs.append(i);
+  d["inputs"] = inputs;
+  d["output"] = op.output;
+  if (op.kind == picking::NetOpKind::Conv || op.kind == picking::NetOpKind::ConvTranspose) {
+    const bool conv = op.kind == picking::NetOpKind::Conv;
+    py::array_t<float> w({conv ? op.out_channels : op.in_channels, conv ? op.in_channels : op.out_channels, op.kernel});
+    std::copy(op.weight.begin(), op.weight.end(), w.mutable_data());
+    py::array_t<float> b(static_cast<py::ssize_t>(op.bias.size()));
+    std::copy(op.bias.begin(), op.bias.end(), b.mutable_data());
+    d["weight"] = w;
+    d["bias"] = b;
+    d["stride"] = op.stride;
+    d["pad_left"] = op.pad_left;
+    d["pad_right"] = op.pad_right;
+    d["relu"] = op.relu;
+  } else if (op.kind == picking::NetOpKind::Crop) {
+    d["start"] = op.start;
+    d["end"] = op.end;
+  }
+  return d;
+}
+
 void bind_convnet(py::module_& m) {
   py::class_<picking::ConvNet, std::shared_ptr<picking::ConvNet>>(
       m, "ConvNet", "A 1-D convolutional network built by convnet() and run by convnet_run().")
       .def_property_readonly("in_channels", &picking::ConvNet::in_channels)
       .def_property_readonly("in_length", &picking::ConvNet::in_length)
       .def_property_readonly("out_channels", &picking::ConvNet::out_channels)
-      .def_property_readonly("out_length", &picking::ConvNet::out_length);
+      .def_property_readonly("out_length", &picking::ConvNet::out_length)
+      .def(py::pickle(
+          [](const picking::ConvNet& net) {  // the arguments of convnet(), to rebuild it
+            py::list ops;
+            for (const picking::NetOp& op : net.ops()) ops.append(net_op_dict(op));
+            return py::make_tuple(net.in_channels(), net.in_length(), ops, net.output());
+          },
+          [](const py::tuple& t) {
+            if (t.size() != 4) throw py::value_error("ConvNet state: expected 4 items");
+            return make_convnet(cast_arg<int>(t[0], "in_channels"), cast_arg<std::int64_t>(t[1], "length"),
+                                py::list(t[2]), cast_arg<int>(t[3], "output"));
+          }));
 
   m.def(
       "convnet",
-      [](int in_channels, std::int64_t length, const py::list& ops, int output) {
-        std::vector<picking::NetOp> list;
-        for (std::size_t i = 0; i < ops.size(); ++i) list.push_back(net_op_of(ops[i], i));
-        return std::make_shared<picking::ConvNet>(in_channels, length, std::move(list), output);
-      },
+      &make_convnet,
       py::arg("in_channels"), py::arg("length"), py::arg("ops"), py::arg("output"),
       "A network of conv / conv_transpose / concat / crop / softmax operations over [channel, time] windows; "
       "tensor 0 is the input, op i writes tensor i + 1.");

@@ -241,3 +241,16 @@ def test_translation_refuses_what_it_cannot_run(tmp_path):
     bad.write_bytes(b"\x0a\xff")
     with pytest.raises(Unsupported, match="cannot read"):
         translate_onnx(bad, "waveform", "probabilities")
+
+
+def test_a_compiled_network_pickles():
+    """A ConvNet crosses process boundaries (Dask workers) and comes back the same."""
+    import pickle
+
+    net = load_model("phasenet", threads=1)._native
+    again = pickle.loads(pickle.dumps(net))
+    x = np.random.default_rng(3).standard_normal((2, 3, 3000)).astype(np.float32)
+    a, b = np.empty_like(x), np.empty_like(x)
+    _core.picking.convnet_run(net, x, a)
+    _core.picking.convnet_run(again, x, b)
+    np.testing.assert_array_equal(a, b)

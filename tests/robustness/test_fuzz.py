@@ -27,6 +27,7 @@ def test_the_corpus_covers_every_binding():
         and type(getattr(_core, sub)).__name__ == "module"
         for name in dir(getattr(_core, sub))
         if not name.startswith("_") and callable(getattr(getattr(_core, sub), name))
+        and not isinstance(getattr(getattr(_core, sub), name), type)  # classes: their builders
     }  # fmt: skip
     missing = bound - set(corpus)
     assert not missing, f"no seed call for {sorted(missing)}: run tools/record_fuzz_corpus.py"

@@ -40,6 +40,8 @@ class ConvNet {
   std::int64_t in_length() const { return length_; }
   int out_channels() const { return shapes_[output_].channels; }
   std::int64_t out_length() const { return shapes_[output_].length; }
+  const std::vector<NetOp>& ops() const { return ops_; }
+  int output() const { return output_; }
 
   // x: [batch][in_channels][length], y: [batch][out_channels][out_length], both contiguous.
   // Thread-safe (scratch memory is per call). NaN or inf in x propagate as they would in the
