@@ -34,6 +34,8 @@ def _runtime_signatures(module) -> dict[str, list[str]]:
         obj = getattr(module, name)
         if name.startswith("_") or not callable(obj) or inspect.ismodule(obj):
             continue
+        if isinstance(obj, type):  # a class: its builder function carries the signature
+            continue
         first = (obj.__doc__ or "").splitlines()[0] if obj.__doc__ else ""
         m = re.match(rf"{name}\((.*)\)", first)
         assert m, f"{module.__name__}.{name}: no signature line in its docstring"

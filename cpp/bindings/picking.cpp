@@ -280,6 +280,8 @@ void bind_convnet(py::module_& m) {
       .def_property_readonly("in_length", &picking::ConvNet::in_length)
       .def_property_readonly("out_channels", &picking::ConvNet::out_channels)
       .def_property_readonly("out_length", &picking::ConvNet::out_length)
+      .def_property_readonly("isa", [](const picking::ConvNet&) { return std::string(picking::ConvNet::isa()); },
+                             "Instruction set of the loops on this CPU: avx512, avx2 or baseline.")
       .def(py::pickle(
           [](const picking::ConvNet& net) {  // the arguments of convnet(), to rebuild it
             py::list ops;

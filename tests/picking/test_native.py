@@ -254,3 +254,31 @@ def test_a_compiled_network_pickles():
     _core.picking.convnet_run(net, x, a)
     _core.picking.convnet_run(again, x, b)
     np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("isa", ["avx2", "baseline"])
+def test_every_instruction_set_gives_the_same_network(isa, tmp_path):
+    """The loops are compiled once per instruction set; the narrower ones (which this CPU may
+    not pick by itself) give PhaseNet's probabilities too."""
+    import subprocess
+    import sys
+
+    x = np.random.default_rng(5).standard_normal((3, 3, 3000)).astype(np.float32)
+    np.save(tmp_path / "x.npy", x)
+    code = (
+        "import sys, numpy as np\n"
+        "from seiscore.models import load_model\n"
+        "m = load_model('phasenet', threads=1, engine='native')\n"
+        "x = np.load(sys.argv[1])\n"
+        "np.save(sys.argv[2], m.run(x)[0])\n"
+        "print(m._native.isa)\n"
+    )
+    env = dict(__import__("os").environ, SEISCORE_CONVNET_ISA=isa)
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "x.npy"), str(tmp_path / "y.npy")],
+        env=env, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    used = out.stdout.strip()
+    assert used in (isa, "baseline")  # never wider than asked
+    want = load_model("phasenet", threads=1, engine="onnxruntime").run(x)[0]
+    assert np.abs(np.load(tmp_path / "y.npy") - want).max() < 1e-5

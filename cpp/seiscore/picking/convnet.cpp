@@ -8,31 +8,15 @@
 
 #include "seiscore/core/error.hpp"
 #include "seiscore/core/interrupt.hpp"
-
-// The vector helpers are always inlined into one function: no vector crosses a call boundary.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wpsabi"
-#endif
-
-// The convolution loop is compiled three times on x86-64 (AVX-512, AVX2 + FMA, baseline) and
-// the loader picks the one the CPU supports (function multi-versioning through an ifunc).
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__) && \
-    !defined(SEISCORE_NO_MULTIVERSION)
-#define SEISCORE_MULTIVERSION __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define SEISCORE_MULTIVERSION
-#endif
-#define SEISCORE_INLINE inline __attribute__((always_inline))
+#include "seiscore/picking/convnet_kernels.hpp"
 
 namespace seiscore::picking {
 
 namespace {
 
-typedef float v16 __attribute__((vector_size(64)));
-
 constexpr std::int64_t kBlock = 128;  // rows are whole blocks of this many samples
 constexpr std::int64_t kLeft = 32;    // zero samples before every row
-constexpr std::int64_t kRight = 128;  // zero samples after a row's last block
+constexpr std::int64_t kRight = 256;  // zero samples after a row's last block
 constexpr int kMaxKernel = 33;
 constexpr int kMaxStride = 16;
 
@@ -40,170 +24,6 @@ std::int64_t round_up(std::int64_t n, std::int64_t m) { return (n + m - 1) / m *
 
 // Floats per row of a tensor of `length` samples: margins on both sides, whole blocks between.
 std::int64_t row_stride(std::int64_t length) { return kLeft + round_up(length, kBlock) + kRight; }
-
-SEISCORE_INLINE v16 load16(const float* p) {
-  v16 v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
-
-SEISCORE_INLINE void store16(float* p, v16 v) { std::memcpy(p, &v, sizeof v); }
-
-SEISCORE_INLINE v16 splat(float x) { return v16{x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x}; }
-
-// CB output channels over n samples (rounded up to whole blocks of 16 * TV <= 64): out[c][t] = bias[c] + sum over
-// taps k of w[k * ldw + c] * src[k][t], then max(., 0) when relu. CB x TV accumulators are
-// independent chains of multiply-adds, enough of them to hide the FMA latency.
-template <int CB, int TV>
-SEISCORE_INLINE void conv_channels(const float* const* src, int ntaps, const float* w, int ldw, const float* bias,
-                                   std::int64_t n, bool relu, float* const* out) {
-  const v16 zero = splat(0.0f);
-  for (std::int64_t t0 = 0; t0 < n; t0 += 16 * TV) {
-    v16 a[CB][TV];
-#pragma GCC unroll 8
-    for (int c = 0; c < CB; ++c) {
-#pragma GCC unroll 8
-      for (int v = 0; v < TV; ++v) a[c][v] = splat(bias[c]);
-    }
-    for (int k = 0; k < ntaps; ++k) {
-      const float* p = src[k] + t0;
-      v16 x[TV];
-#pragma GCC unroll 8
-      for (int v = 0; v < TV; ++v) x[v] = load16(p + 16 * v);
-      const float* wk = w + static_cast<std::int64_t>(k) * ldw;
-#pragma GCC unroll 8
-      for (int c = 0; c < CB; ++c) {
-        const v16 wv = splat(wk[c]);
-#pragma GCC unroll 8
-        for (int v = 0; v < TV; ++v) a[c][v] += wv * x[v];
-      }
-    }
-#pragma GCC unroll 8
-    for (int c = 0; c < CB; ++c) {
-#pragma GCC unroll 8
-      for (int v = 0; v < TV; ++v) {
-        if (relu) a[c][v] = a[c][v] > zero ? a[c][v] : zero;
-        store16(out[c] + t0 + 16 * v, a[c][v]);
-      }
-    }
-  }
-}
-
-SEISCORE_MULTIVERSION
-void convolve(const float* const* src, int ntaps, const float* w, const float* bias, int n_out, std::int64_t n,
-              bool relu, float* const* out) {
-  int c = 0;
-  // Short rows (the bottom of a U-Net): blocks as long as the row, so no lanes are wasted.
-  if (n <= 16) {
-    for (; c + 8 <= n_out; c += 8) conv_channels<8, 1>(src, ntaps, w + c, n_out, bias + c, n, relu, out + c);
-  } else if (n > 32 && n <= 48) {
-    for (; c + 8 <= n_out; c += 8) conv_channels<8, 3>(src, ntaps, w + c, n_out, bias + c, n, relu, out + c);
-  }
-  for (; c + 8 <= n_out; c += 8) conv_channels<8, 2>(src, ntaps, w + c, n_out, bias + c, n, relu, out + c);
-  const float* wc = w + c;
-  const float* bc = bias + c;
-  float* const* oc = out + c;
-  switch (n_out - c) {  // the remaining 1-7 channels in one pass
-    case 7: conv_channels<7, 4>(src, ntaps, wc, n_out, bc, n, relu, oc); break;
-    case 6: conv_channels<6, 4>(src, ntaps, wc, n_out, bc, n, relu, oc); break;
-    case 5: conv_channels<5, 4>(src, ntaps, wc, n_out, bc, n, relu, oc); break;
-    case 4: conv_channels<4, 4>(src, ntaps, wc, n_out, bc, n, relu, oc); break;
-    case 3: conv_channels<3, 4>(src, ntaps, wc, n_out, bc, n, relu, oc); break;
-    case 2: conv_channels<2, 8>(src, ntaps, wc, n_out, bc, n, relu, oc); break;
-    case 1: conv_channels<1, 8>(src, ntaps, wc, n_out, bc, n, relu, oc); break;
-    default: break;
-  }
-}
-
-// e^x for x <= 0 (the argument of a softmax after its maximum is subtracted), 16 lanes: x =
-// n ln2 + r with |r| <= ln2 / 2, e^r from Cephes' degree-6 polynomial for expf (relative error
-// about 1e-7), 2^n put into the exponent bits. Below -87.3 the result is 0 (a float's range).
-SEISCORE_INLINE v16 exp_nonpositive(v16 x) {
-  typedef std::int32_t v16i __attribute__((vector_size(64)));
-  const v16 x0 = x;
-  const v16 lo = splat(-87.3f);
-  const v16 valid = x >= lo ? splat(1.0f) : splat(0.0f);
-  x = x >= lo ? x : lo;
-  const v16 t = x * splat(1.44269504088896341f) - splat(0.5f);  // x <= 0: round to nearest
-  const v16i ni = __builtin_convertvector(t, v16i);                 // truncates toward zero
-  const v16 n = __builtin_convertvector(ni, v16);
-  v16 r = x - n * splat(0.693359375f);
-  r = r - n * splat(-2.12194440e-4f);
-  v16 p = splat(1.9875691500e-4f);
-  p = p * r + splat(1.3981999507e-3f);
-  p = p * r + splat(8.3334519073e-3f);
-  p = p * r + splat(4.1665795894e-2f);
-  p = p * r + splat(1.6666665459e-1f);
-  p = p * r + splat(5.0000001201e-1f);
-  p = p * r * r + r + splat(1.0f);
-  const v16i bits = (ni + 127) << 23;
-  v16 scale;
-  std::memcpy(&scale, &bits, sizeof scale);
-  const v16 e = p * scale * valid;
-  return x0 == x0 ? e : x0;  // NaN stays NaN
-}
-
-// Softmax over n_rows rows at each of n samples (n_rows >= 1): out[c][t] = e^(x[c][t] - m[t]) /
-// sum over c, m[t] the largest x[.][t]. Whole 16-sample vectors (rows have room past n).
-SEISCORE_MULTIVERSION
-void softmax_rows(const float* const* x, int n_rows, std::int64_t n, float* const* out) {
-  for (std::int64_t t = 0; t < n; t += 16) {
-    v16 top = load16(x[0] + t);
-    for (int c = 1; c < n_rows; ++c) {
-      const v16 v = load16(x[c] + t);
-      top = v > top ? v : top;
-    }
-    v16 sum = splat(0.0f);
-    for (int c = 0; c < n_rows; ++c) {
-      const v16 e = exp_nonpositive(load16(x[c] + t) - top);
-      store16(out[c] + t, e);
-      sum += e;
-    }
-    for (int c = 0; c < n_rows; ++c) store16(out[c] + t, load16(out[c] + t) / sum);
-  }
-}
-
-// phase[p][j] = x[s * j + p] for j < ceil(n_in / s) (0 past the end of x).
-SEISCORE_MULTIVERSION
-void deinterleave(const float* x, std::int64_t n_in, int s, float* const* phase) {
-  if (s == 4) {
-    const std::int64_t full = n_in / 4;
-    float* p0 = phase[0];
-    float* p1 = phase[1];
-    float* p2 = phase[2];
-    float* p3 = phase[3];
-    for (std::int64_t j = 0; j < full; ++j) {
-      p0[j] = x[4 * j];
-      p1[j] = x[4 * j + 1];
-      p2[j] = x[4 * j + 2];
-      p3[j] = x[4 * j + 3];
-    }
-    for (std::int64_t t = 4 * full; t < round_up(n_in, 4); ++t) phase[t % 4][t / 4] = t < n_in ? x[t] : 0.0f;
-    return;
-  }
-  for (std::int64_t t = 0; t < round_up(n_in, s); ++t) phase[t % s][t / s] = t < n_in ? x[t] : 0.0f;
-}
-
-// y[s * j + p] = phase[p][j] for the n_out samples of y.
-SEISCORE_MULTIVERSION
-void interleave(float* const* phase, std::int64_t n_out, int s, float* y) {
-  if (s == 4) {
-    const std::int64_t full = n_out / 4;
-    const float* p0 = phase[0];
-    const float* p1 = phase[1];
-    const float* p2 = phase[2];
-    const float* p3 = phase[3];
-    for (std::int64_t j = 0; j < full; ++j) {
-      y[4 * j] = p0[j];
-      y[4 * j + 1] = p1[j];
-      y[4 * j + 2] = p2[j];
-      y[4 * j + 3] = p3[j];
-    }
-    for (std::int64_t t = 4 * full; t < n_out; ++t) y[t] = phase[t % 4][t / 4];
-    return;
-  }
-  for (std::int64_t t = 0; t < n_out; ++t) y[t] = phase[t % s][t / s];
-}
 
 // Zero a slot's left margins (its buffer may hold an earlier slot's data).
 void clear_margins(float* base, int rows, std::int64_t stride) {
@@ -216,6 +36,8 @@ void clear_tails(float* base, int rows, std::int64_t stride, std::int64_t length
 }
 
 }  // namespace
+
+const char* ConvNet::isa() { return convnet_isa::best().name; }
 
 int ConvNet::add_slot(int rows, std::int64_t length) {
   slots_.push_back({0, rows, length, row_stride(length)});
@@ -435,6 +257,7 @@ void ConvNet::run(const float* x, std::int64_t batch, float* y) const {
   auto end_write = [&](int slot) {
     clear_tails(base(slot), slots_[slot].rows, slots_[slot].stride, slots_[slot].length);
   };
+  const convnet_isa::Kernels& kernels = convnet_isa::best();
   std::vector<const float*> src;
   std::vector<float*> dst;
   const std::int64_t in_size = static_cast<std::int64_t>(in_channels_) * length_;
@@ -462,7 +285,7 @@ void ConvNet::run(const float* x, std::int64_t batch, float* y) const {
             for (int c = 0; c < op.in_channels; ++c) {
               dst.clear();
               for (int p = 0; p < s; ++p) dst.push_back(row(plan.phase_slot, p * op.in_channels + c));
-              deinterleave(row(in_rows[c].slot, in_rows[c].row), in_len, s, dst.data());
+              kernels.deinterleave(row(in_rows[c].slot, in_rows[c].row), in_len, s, dst.data());
             }
             end_write(plan.phase_slot);
           }
@@ -474,7 +297,7 @@ void ConvNet::run(const float* x, std::int64_t batch, float* y) const {
               dst.push_back(op.kind == NetOpKind::Conv ? row(plan.out_slot, o)
                                                        : row(plan.phase_slot, pass.phase * op.out_channels + o));
             }
-            convolve(src.data(), static_cast<int>(pass.taps.size()), pass.weight.data(), op.bias.data(),
+            kernels.convolve(src.data(), static_cast<int>(pass.taps.size()), pass.weight.data(), op.bias.data(),
                      op.out_channels, pass.length, op.relu, dst.data());
           }
           begin_write(plan.out_slot);
@@ -482,7 +305,7 @@ void ConvNet::run(const float* x, std::int64_t batch, float* y) const {
             for (int o = 0; o < op.out_channels; ++o) {
               dst.clear();
               for (int p = 0; p < s; ++p) dst.push_back(row(plan.phase_slot, p * op.out_channels + o));
-              interleave(dst.data(), slots_[plan.out_slot].length, s, row(plan.out_slot, o));
+              kernels.interleave(dst.data(), slots_[plan.out_slot].length, s, row(plan.out_slot, o));
             }
           }
           end_write(plan.out_slot);
@@ -507,7 +330,7 @@ void ConvNet::run(const float* x, std::int64_t batch, float* y) const {
             dst.push_back(row(plan.out_slot, c));
           }
           begin_write(plan.out_slot);
-          softmax_rows(src.data(), static_cast<int>(src.size()), slots_[plan.out_slot].length, dst.data());
+          kernels.softmax_rows(src.data(), static_cast<int>(src.size()), slots_[plan.out_slot].length, dst.data());
           end_write(plan.out_slot);
           break;
         }

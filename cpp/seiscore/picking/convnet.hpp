@@ -42,6 +42,8 @@ class ConvNet {
   std::int64_t out_length() const { return shapes_[output_].length; }
   const std::vector<NetOp>& ops() const { return ops_; }
   int output() const { return output_; }
+  // The instruction set of the loops run() uses on this CPU: "avx512", "avx2" or "baseline".
+  static const char* isa();
 
   // x: [batch][in_channels][length], y: [batch][out_channels][out_length], both contiguous.
   // Thread-safe (scratch memory is per call). NaN or inf in x propagate as they would in the

@@ -252,125 +252,154 @@ def translate_onnx(path: str | Path, input_name: str, output_name: str):
         g = read_onnx_graph(path)
     except ValueError as exc:
         raise Unsupported(f"cannot read the graph ({exc})") from None
-    inits = g["initializers"]
     dims = dict(g["inputs"]).get(input_name)
     if dims is None or len(dims) != 3 or not all(isinstance(d, int) for d in dims[1:]):
         raise Unsupported(f"input {input_name!r} is not [batch, channels, samples], fixed sizes")
-    # ONNX name -> (tensor id, ndim): ndim 4 carries the unit height axis at position 2.
-    where: dict[str, tuple[int, int]] = {input_name: (0, 3)}
-    ops: list[dict] = []
-    consumers: dict[str, int] = {}
-    for node in g["nodes"]:
-        for i in node["inputs"]:
-            consumers[i] = consumers.get(i, 0) + 1
-    nodes = g["nodes"]
-    skip: set[int] = set()
-
-    def source(name: str) -> tuple[int, int]:
-        if name not in where:
-            raise Unsupported(f"tensor {name!r} is not computed by a supported operation")
-        return where[name]
-
-    def const(name: str) -> np.ndarray:
-        if name not in inits:
-            raise Unsupported(f"{name!r} is not a constant")
-        return inits[name]
-
-    def emit(op: dict, out_name: str, ndim: int) -> None:
-        op["output"] = len(ops) + 1
-        ops.append(op)
-        where[out_name] = (op["output"], ndim)
-
-    for k, node in enumerate(nodes):
-        if k in skip:
+    t = _Translation(g, input_name)
+    for k, node in enumerate(g["nodes"]):
+        if k in t.skip:
             continue
-        op_type, ins, outs = node["op"], node["inputs"], node["outputs"]
         if node["domain"] not in ("", "ai.onnx"):
-            raise Unsupported(f"operator {node['domain']}.{op_type}")
-        if op_type in ("Unsqueeze", "Squeeze"):
-            tid, ndim = source(ins[0])
-            axes = const(ins[1]).ravel() if len(ins) > 1 else node["attrs"].get("axes", [])
-            axes = [int(a) for a in axes]
-            if op_type == "Unsqueeze" and ndim == 3 and axes in ([2], [-2]):
-                where[outs[0]] = (tid, 4)
-            elif op_type == "Squeeze" and ndim == 4 and axes in ([2], [-2]):
-                where[outs[0]] = (tid, 3)
-            else:
-                raise Unsupported(f"{outs[0]}: {op_type} over axes {axes}")
-        elif op_type in ("Conv", "ConvTranspose"):
-            tid, ndim = source(ins[0])
-            w = const(ins[1]).astype(np.float32)
-            if w.ndim != ndim or (ndim == 4 and w.shape[2] != 1):
-                raise Unsupported(f"{outs[0]}: kernel of shape {w.shape}")
-            w = np.ascontiguousarray(w.reshape(w.shape[0], w.shape[1], w.shape[-1]))
-            n_out = w.shape[0] if op_type == "Conv" else w.shape[1]
-            b = (
-                const(ins[2]).astype(np.float32).ravel()
-                if len(ins) > 2 and ins[2]
-                else np.zeros(n_out, np.float32)
-            )
-            stride, pl, pr = _time_params(node, ndim, w.shape[-1])
-            relu = False
-            nxt = nodes[k + 1] if k + 1 < len(nodes) else None
-            out_name = outs[0]
-            fuse = nxt is not None and nxt["op"] == "Relu" and nxt["inputs"][0] == outs[0]
-            if fuse and consumers.get(outs[0]) == 1:
-                relu, out_name = True, nxt["outputs"][0]
-                skip.add(k + 1)
-            emit(
-                {
-                    "kind": "conv" if op_type == "Conv" else "conv_transpose",
-                    "inputs": [tid],
-                    "weight": w,
-                    "bias": np.ascontiguousarray(b),
-                    "stride": stride,
-                    "pad_left": pl,
-                    "pad_right": pr,
-                    "relu": relu,
-                },
-                out_name,
-                ndim,
-            )
-        elif op_type == "Concat":
-            srcs = [source(i) for i in ins]
-            ndim = srcs[0][1]
-            axis = int(node["attrs"].get("axis", 0))
-            if axis < 0:
-                axis += ndim
-            if axis != 1 or any(s[1] != ndim for s in srcs):
-                raise Unsupported(f"{outs[0]}: concat over axis {axis}")
-            emit({"kind": "concat", "inputs": [s[0] for s in srcs]}, outs[0], ndim)
-        elif op_type == "Slice":
-            tid, ndim = source(ins[0])
-            starts, ends = const(ins[1]).ravel(), const(ins[2]).ravel()
-            axes = const(ins[3]).ravel() if len(ins) > 3 and ins[3] else np.arange(len(starts))
-            steps = const(ins[4]).ravel() if len(ins) > 4 and ins[4] else np.ones(len(starts))
-            if len(starts) != 1 or int(axes[0]) not in (ndim - 1, -1) or int(steps[0]) != 1:
-                raise Unsupported(f"{outs[0]}: slice over axes {list(axes)}")
-            crop = {"kind": "crop", "inputs": [tid], "start": int(starts[0]), "end": int(ends[0])}
-            emit(crop, outs[0], ndim)
-        elif op_type == "Softmax":
-            tid, ndim = source(ins[0])
-            axis = int(node["attrs"].get("axis", -1))
-            if axis not in (1, 1 - ndim):
-                raise Unsupported(f"{outs[0]}: softmax over axis {axis}")
-            emit({"kind": "softmax", "inputs": [tid]}, outs[0], ndim)
-        elif op_type == "ReduceMax":
-            emit_softmax = _softmax_sequence(nodes, k, inits)
-            if emit_softmax is None:
-                raise Unsupported(f"{outs[0]}: ReduceMax outside a softmax")
-            last, used = emit_softmax
-            tid, ndim = source(ins[0])
-            skip.update(used)
-            emit({"kind": "softmax", "inputs": [tid]}, last, ndim)
-        else:
-            raise Unsupported(f"operator {op_type} ({outs[0]})")
-    if output_name not in where:
+            raise Unsupported(f"operator {node['domain']}.{node['op']}")
+        handler = _HANDLERS.get(node["op"])
+        if handler is None:
+            raise Unsupported(f"operator {node['op']} ({node['outputs'][0]})")
+        handler(t, k, node)
+    if output_name not in t.where:
         raise Unsupported(f"output {output_name!r} is not computed")
-    out_id, ndim = where[output_name]
+    out_id, ndim = t.where[output_name]
     if ndim != 3:
         raise Unsupported(f"output {output_name!r} is not [batch, channels, samples]")
-    return int(dims[1]), int(dims[2]), ops, out_id
+    return int(dims[1]), int(dims[2]), t.ops, out_id
+
+
+class _Translation:
+    """The state of one translation: ONNX tensor name -> (tensor id, ndim; 4 carries the unit
+    height axis at position 2), the operations so far, and nodes already consumed."""
+
+    def __init__(self, graph: dict, input_name: str):
+        self.nodes = graph["nodes"]
+        self.inits = graph["initializers"]
+        self.where: dict[str, tuple[int, int]] = {input_name: (0, 3)}
+        self.ops: list[dict] = []
+        self.skip: set[int] = set()
+        self.consumers: dict[str, int] = {}
+        for node in self.nodes:
+            for i in node["inputs"]:
+                self.consumers[i] = self.consumers.get(i, 0) + 1
+
+    def source(self, name: str) -> tuple[int, int]:
+        if name not in self.where:
+            raise Unsupported(f"tensor {name!r} is not computed by a supported operation")
+        return self.where[name]
+
+    def const(self, name: str) -> np.ndarray:
+        if name not in self.inits:
+            raise Unsupported(f"{name!r} is not a constant")
+        return self.inits[name]
+
+    def emit(self, op: dict, out_name: str, ndim: int) -> None:
+        op["output"] = len(self.ops) + 1
+        self.ops.append(op)
+        self.where[out_name] = (op["output"], ndim)
+
+
+def _squeeze(t: _Translation, k: int, node: dict) -> None:
+    ins, outs, op_type = node["inputs"], node["outputs"], node["op"]
+    tid, ndim = t.source(ins[0])
+    axes = t.const(ins[1]).ravel() if len(ins) > 1 else node["attrs"].get("axes", [])
+    axes = [int(a) for a in axes]
+    if op_type == "Unsqueeze" and ndim == 3 and axes in ([2], [-2]):
+        t.where[outs[0]] = (tid, 4)
+    elif op_type == "Squeeze" and ndim == 4 and axes in ([2], [-2]):
+        t.where[outs[0]] = (tid, 3)
+    else:
+        raise Unsupported(f"{outs[0]}: {op_type} over axes {axes}")
+
+
+def _conv(t: _Translation, k: int, node: dict) -> None:
+    ins, outs = node["inputs"], node["outputs"]
+    tid, ndim = t.source(ins[0])
+    w = t.const(ins[1]).astype(np.float32)
+    if w.ndim != ndim or (ndim == 4 and w.shape[2] != 1):
+        raise Unsupported(f"{outs[0]}: kernel of shape {w.shape}")
+    w = np.ascontiguousarray(w.reshape(w.shape[0], w.shape[1], w.shape[-1]))
+    n_out = w.shape[0] if node["op"] == "Conv" else w.shape[1]
+    if len(ins) > 2 and ins[2]:
+        b = t.const(ins[2]).astype(np.float32).ravel()
+    else:
+        b = np.zeros(n_out, np.float32)
+    stride, pl, pr = _time_params(node, ndim, w.shape[-1])
+    relu, out_name = False, outs[0]
+    nxt = t.nodes[k + 1] if k + 1 < len(t.nodes) else None
+    fuse = nxt is not None and nxt["op"] == "Relu" and nxt["inputs"][0] == outs[0]
+    if fuse and t.consumers.get(outs[0]) == 1:  # the Relu runs inside the convolution
+        relu, out_name = True, nxt["outputs"][0]
+        t.skip.add(k + 1)
+    op = {
+        "kind": "conv" if node["op"] == "Conv" else "conv_transpose",
+        "inputs": [tid],
+        "weight": w,
+        "bias": np.ascontiguousarray(b),
+        "stride": stride,
+        "pad_left": pl,
+        "pad_right": pr,
+        "relu": relu,
+    }
+    t.emit(op, out_name, ndim)
+
+
+def _concat(t: _Translation, k: int, node: dict) -> None:
+    srcs = [t.source(i) for i in node["inputs"]]
+    ndim = srcs[0][1]
+    axis = int(node["attrs"].get("axis", 0))
+    if axis < 0:
+        axis += ndim
+    if axis != 1 or any(s[1] != ndim for s in srcs):
+        raise Unsupported(f"{node['outputs'][0]}: concat over axis {axis}")
+    t.emit({"kind": "concat", "inputs": [s[0] for s in srcs]}, node["outputs"][0], ndim)
+
+
+def _slice(t: _Translation, k: int, node: dict) -> None:
+    ins, outs = node["inputs"], node["outputs"]
+    tid, ndim = t.source(ins[0])
+    starts, ends = t.const(ins[1]).ravel(), t.const(ins[2]).ravel()
+    axes = t.const(ins[3]).ravel() if len(ins) > 3 and ins[3] else np.arange(len(starts))
+    steps = t.const(ins[4]).ravel() if len(ins) > 4 and ins[4] else np.ones(len(starts))
+    if len(starts) != 1 or int(axes[0]) not in (ndim - 1, -1) or int(steps[0]) != 1:
+        raise Unsupported(f"{outs[0]}: slice over axes {list(axes)}")
+    crop = {"kind": "crop", "inputs": [tid], "start": int(starts[0]), "end": int(ends[0])}
+    t.emit(crop, outs[0], ndim)
+
+
+def _softmax(t: _Translation, k: int, node: dict) -> None:
+    tid, ndim = t.source(node["inputs"][0])
+    axis = int(node["attrs"].get("axis", -1))
+    if axis not in (1, 1 - ndim):
+        raise Unsupported(f"{node['outputs'][0]}: softmax over axis {axis}")
+    t.emit({"kind": "softmax", "inputs": [tid]}, node["outputs"][0], ndim)
+
+
+def _reduce_max(t: _Translation, k: int, node: dict) -> None:
+    found = _softmax_sequence(t.nodes, k, t.inits)
+    if found is None:
+        raise Unsupported(f"{node['outputs'][0]}: ReduceMax outside a softmax")
+    last, used = found
+    tid, ndim = t.source(node["inputs"][0])
+    t.skip.update(used)
+    t.emit({"kind": "softmax", "inputs": [tid]}, last, ndim)
+
+
+_HANDLERS = {
+    "Unsqueeze": _squeeze,
+    "Squeeze": _squeeze,
+    "Conv": _conv,
+    "ConvTranspose": _conv,
+    "Concat": _concat,
+    "Slice": _slice,
+    "Softmax": _softmax,
+    "ReduceMax": _reduce_max,
+}
 
 
 def _softmax_sequence(nodes: list[dict], k: int, inits: dict):

@@ -8,10 +8,11 @@ model whose card says ``variant_of: "phasenet"`` and ``precision: "int8"``).
 
 Engines: on the CPU a window picker made only of 1-D convolutions, transposed convolutions,
 concatenations, crops and a softmax (PhaseNet and its fine-tuned copies) runs in seiscore's own
-C++ kernel (:mod:`.native`, ``engine="native"``), the same ONNX file's weights, 1.3x ONNX
-Runtime's speed on one core; anything else runs in ONNX Runtime (``engine="onnxruntime"``).
-``engine="auto"`` (the default) takes the first that can run the model; ``Model.engine`` says
-which did, ``Model.engine_note`` why the native kernel did not.
+C++ kernel (:mod:`.native`, ``engine="native"``), the same ONNX file's weights, about 1.4x ONNX
+Runtime's speed; anything else runs in ONNX Runtime (``engine="onnxruntime"``).
+``engine="auto"`` (the default) takes the native kernel when it can run the model and the CPU
+has AVX2 or AVX-512 (its version for older CPUs is 3x slower than with AVX2), else ONNX
+Runtime; ``Model.engine`` says which ran, ``Model.engine_note`` why the native kernel did not.
 
 Running: :meth:`Model.run` takes an input array and returns new output arrays;
 :meth:`Model.run_into` writes the output into a buffer the caller owns (ONNX Runtime's IO
@@ -121,12 +122,12 @@ class Model:
         if engine not in ENGINES:
             raise InputError(f"engine: expected one of {list(ENGINES)}, got {engine!r}")
         if engine != "onnxruntime":
-            reason = self._try_native()
+            reason = self._try_native(force=engine == "native")
             if reason and engine == "native":
                 raise InputError(f"{path}: the native engine cannot run this model: {reason}")
             self.engine_note = reason
 
-    def _try_native(self) -> str:
+    def _try_native(self, force: bool) -> str:
         """Compile the graph for the native kernel; '' when it runs there, else why not."""
         from .native import Unsupported, compile_onnx
 
@@ -147,6 +148,8 @@ class Model:
             net.out_length,
         ) != (len(card.labels), card.window_length):
             return "the graph's shapes differ from the card's"
+        if net.isa == "baseline" and not force:  # 3x slower than its AVX2 / AVX-512 versions
+            return "this CPU has no AVX2 (the kernel's version without it is 3x slower)"
         self._native = net
         self.engine = "native"
         return ""
