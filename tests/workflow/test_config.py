@@ -27,7 +27,7 @@ def test_defaults_cover_every_section_and_association_matches_associate():
         "output",
     }
     assert d["picking"]["model"] == "phasenet"
-    assert d["picking"]["batch_size"] == 64
+    assert d["picking"]["batch_size"] is None  # the model's own (8 on the CPU)
     assert d["location"]["extent"] == "auto"
     # every association key is a keyword of associate(), with the same default (but for the
     # pipeline's choice of skipping picks at unknown stations and of an automatic null test)
@@ -119,6 +119,16 @@ def test_load_resolves_paths_relative_to_the_file(tmp_path):
     assert cfg["stations"]["path"] == str(sub / "st.xml")
     assert cfg["output"]["directory"] == str(sub / "out")
     config.check_complete(cfg)
+    # a picker or head given as an .onnx file is found beside the configuration too; bundled
+    # names stay names
+    path.write_text(
+        '[picking]\nmodel = "models/fine.onnx"\nheads = "polarity, heads/dist.onnx,/abs/m.onnx"\n'
+    )
+    pk = config.load(path)["picking"]
+    assert pk["model"] == str(sub / "models" / "fine.onnx")
+    assert pk["heads"] == f"polarity,{sub / 'heads' / 'dist.onnx'},/abs/m.onnx"
+    path.write_text('[picking]\nmodel = "phasenet"\n')
+    assert config.load(path)["picking"]["model"] == "phasenet"
 
 
 def test_load_errors_name_the_file(tmp_path):

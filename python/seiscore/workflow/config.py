@@ -57,7 +57,7 @@ SCHEMA: dict[str, dict[str, tuple]] = {
         "p_threshold": (_NUM, None),
         "s_threshold": (_NUM, None),
         "min_distance_s": (_NUM, None),
-        "batch_size": (int, 64),
+        "batch_size": (int, None),
         "threads": (int, None),
         "margin_s": (_NUM, 30.0),
         "heads": (str, ""),
@@ -157,7 +157,11 @@ DOCS: dict[str, dict[str, tuple[str, str]]] = {
         "p_threshold": ("P probability threshold (not set: the model card's)", "probability"),
         "s_threshold": ("S probability threshold (not set: the model card's)", "probability"),
         "min_distance_s": ("least time between two picks of one phase (not set: card)", "s"),
-        "batch_size": ("windows per ONNX Runtime call (speed only, not the result)", "windows"),
+        "batch_size": (
+            "windows per inference call (speed only, not the result; not set: 8 on the CPU, "
+            "256 on a GPU)",
+            "windows",
+        ),
         "threads": ("threads for the network (not set: all cores)", "threads"),
         "margin_s": ("data read before and after each station-day", "s"),
         "heads": (
@@ -530,6 +534,12 @@ def validate(raw: dict, base_dir=None) -> dict:
                 cfg[sec][key] = resolve(cfg[sec][key])
         if cfg["association"]["linker"]:
             cfg["association"]["linker"] = resolve(cfg["association"]["linker"])
+        pk = cfg["picking"]
+        if pk["model"].lower().endswith(".onnx"):  # a file; a bare name is a bundled model
+            pk["model"] = resolve(pk["model"])
+        if pk["heads"]:
+            heads = [h.strip() for h in pk["heads"].split(",") if h.strip()]
+            pk["heads"] = ",".join(resolve(h) if h.lower().endswith(".onnx") else h for h in heads)
     return cfg
 
 
