@@ -282,3 +282,11 @@ def test_every_instruction_set_gives_the_same_network(isa, tmp_path):
     assert used in (isa, "baseline")  # never wider than asked
     want = load_model("phasenet", threads=1, engine="onnxruntime").run(x)[0]
     assert np.abs(np.load(tmp_path / "y.npy") - want).max() < 1e-5
+
+
+def test_a_network_too_large_for_memory_is_refused_before_running():
+    rng = np.random.default_rng(0)
+    wide = conv_op(rng, "conv", 1, 4096, 1, 1, 0, 0, False, [0])
+    wide["output"] = 1
+    with pytest.raises(ValueError, match="MiB of scratch per window"):
+        _core.picking.convnet(1, 1 << 20, [wide], 1)

@@ -231,6 +231,10 @@ void ConvNet::plan_memory() {
     if (plans_[i].out_slot >= 0) take(plans_[i].out_slot);
     release_after(i);
   }
+  std::int64_t total = 0;
+  for (std::int64_t b : buffers_) total += b;
+  SEISCORE_CHECK(total <= (std::int64_t{1} << 30), "the network needs " << total * 4 / (1 << 20)
+                                                                        << " MiB of scratch per window (limit 4096 MiB)");
 }
 
 void ConvNet::run(const float* x, std::int64_t batch, float* y) const {

@@ -8,7 +8,7 @@ model whose card says ``variant_of: "phasenet"`` and ``precision: "int8"``).
 
 Engines: on the CPU a window picker made only of 1-D convolutions, transposed convolutions,
 concatenations, crops and a softmax (PhaseNet and its fine-tuned copies) runs in seiscore's own
-C++ kernel (:mod:`.native`, ``engine="native"``), the same ONNX file's weights, about 1.4x ONNX
+C++ kernel (:mod:`.native`, ``engine="native"``), the same ONNX file's weights, about 1.3x ONNX
 Runtime's speed; anything else runs in ONNX Runtime (``engine="onnxruntime"``).
 ``engine="auto"`` (the default) takes the native kernel when it can run the model and the CPU
 has AVX2 or AVX-512 (its version for older CPUs is 3x slower than with AVX2), else ONNX

@@ -515,32 +515,37 @@ def validate(raw: dict, base_dir=None) -> dict:
         )
 
     if base_dir is not None:
-        base = Path(base_dir)
-
-        def resolve(p):
-            return str(p if Path(p).is_absolute() else base / p)
-
-        inp["waveforms"] = [resolve(p) for p in inp["waveforms"]]
-        for sec, key in (
-            ("input", "sds"),
-            ("stations", "path"),
-            ("model", "path"),
-            ("location", "nll_grids"),
-            ("magnitude", "inventory"),
-            ("magnitude", "corrections"),
-            ("output", "directory"),
-        ):
-            if cfg[sec][key] is not None:
-                cfg[sec][key] = resolve(cfg[sec][key])
-        if cfg["association"]["linker"]:
-            cfg["association"]["linker"] = resolve(cfg["association"]["linker"])
-        pk = cfg["picking"]
-        if pk["model"].lower().endswith(".onnx"):  # a file; a bare name is a bundled model
-            pk["model"] = resolve(pk["model"])
-        if pk["heads"]:
-            heads = [h.strip() for h in pk["heads"].split(",") if h.strip()]
-            pk["heads"] = ",".join(resolve(h) if h.lower().endswith(".onnx") else h for h in heads)
+        _resolve_paths(cfg, Path(base_dir))
     return cfg
+
+
+def _resolve_paths(cfg: dict, base: Path) -> None:
+    """Relative paths of the configuration (files, folders, .onnx models) made relative to
+    ``base``, the configuration file's folder; bundled model names stay names."""
+
+    def resolve(p):
+        return str(p if Path(p).is_absolute() else base / p)
+
+    cfg["input"]["waveforms"] = [resolve(p) for p in cfg["input"]["waveforms"]]
+    for sec, key in (
+        ("input", "sds"),
+        ("stations", "path"),
+        ("model", "path"),
+        ("location", "nll_grids"),
+        ("magnitude", "inventory"),
+        ("magnitude", "corrections"),
+        ("output", "directory"),
+    ):
+        if cfg[sec][key] is not None:
+            cfg[sec][key] = resolve(cfg[sec][key])
+    if cfg["association"]["linker"]:
+        cfg["association"]["linker"] = resolve(cfg["association"]["linker"])
+    pk = cfg["picking"]
+    if pk["model"].lower().endswith(".onnx"):  # a file; a bare name is a bundled model
+        pk["model"] = resolve(pk["model"])
+    if pk["heads"]:
+        heads = [h.strip() for h in pk["heads"].split(",") if h.strip()]
+        pk["heads"] = ",".join(resolve(h) if h.lower().endswith(".onnx") else h for h in heads)
 
 
 #: [association] keys of the grid search alone: with method = "phaselink" they stay at their
