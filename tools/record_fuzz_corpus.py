@@ -27,20 +27,31 @@ TESTS = ["tests/picking", "tests/traveltime", "tests/association", "tests/locati
 MAX_BYTES = 120_000  # keep the corpus small: calls with larger arrays are not kept
 
 
+def _arrays(values) -> list[np.ndarray]:
+    """The arrays among ``values``, also inside lists, tuples and dicts (a network's layers)."""
+    out = []
+    for v in values:
+        if isinstance(v, np.ndarray):
+            out.append(v)
+        elif isinstance(v, (list, tuple)):
+            out += _arrays(v)
+        elif isinstance(v, dict):
+            out += _arrays(v.values())
+    return out
+
+
 def _cost(args, kwargs) -> tuple[bool, int]:
-    """(has an empty array, bytes of the arrays): smaller is a better seed; a call on empty
-    arrays reaches little of a kernel, so any non-empty call is preferred to it."""
-    arrays = [v for v in list(args) + list(kwargs.values()) if isinstance(v, np.ndarray)]
-    return any(a.size == 0 for a in arrays), sum(a.nbytes for a in arrays)
-
-
-def _picklable(args, kwargs) -> bool:
-    """Calls that take a compiled object (a ConvNet) cannot be stored: their builder is."""
-    try:
-        pickle.dumps((args, kwargs), protocol=4)
+    """(has an empty array, bytes of the call when stored): smaller is a better seed; a call
+    on empty arrays reaches little of a kernel, so any non-empty call is preferred to it."""
+    arrays = _arrays(list(args) + list(kwargs.values()))
+    empty, nbytes = any(a.size == 0 for a in arrays), sum(a.nbytes for a in arrays)
+    if nbytes > MAX_BYTES:
+        return empty, nbytes
+    try:  # compiled objects (a ConvNet) are stored through pickle: count what that takes
+        size = len(pickle.dumps((args, kwargs), protocol=4))
     except (TypeError, pickle.PicklingError):
-        return False
-    return True
+        size = MAX_BYTES + 1  # not storable: never kept
+    return empty, size
 
 
 class Recorder:
@@ -53,8 +64,7 @@ class Recorder:
             out = fn(*args, **kwargs)
             size = _cost(args, kwargs)
             best = self.calls.get(qualname)
-            better = size[1] <= MAX_BYTES and (best is None or size < best[0])
-            if better and _picklable(args, kwargs):
+            if size[1] <= MAX_BYTES and (best is None or size < best[0]):
                 copy = lambda v: np.array(v, copy=True) if isinstance(v, np.ndarray) else v  # noqa: E731
                 self.calls[qualname] = (
                     size,

@@ -71,8 +71,9 @@ def _add_pick_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--fast",
         action="store_true",
-        help="run the model's INT8 variant (phasenet_int8): faster on the CPU, but about a "
-        "quarter of its picks move by more than one sample (see bench/RESULTS.md)",
+        help="run the model's INT8 variant (phasenet_int8, in ONNX Runtime): an experiment; "
+        "about a quarter of its picks move by more than one sample and it is no faster than "
+        "the default (see bench/RESULTS.md)",
     )
     p.add_argument(
         "--engine",
