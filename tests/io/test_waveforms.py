@@ -552,3 +552,12 @@ def test_files_without_suffix_are_found_by_content(tmp_path):
         f"{tmp_path / 'sac'}: 2 file(s) without a waveform suffix taken by their "
         "content: STA.HHZ (SAC), STA_N (MSEED)"
     ]
+
+
+def test_sds_stations_refuse_a_missing_or_empty_archive(tmp_path):
+    from seiscore.io.waveforms import sds_stations
+
+    with pytest.raises(InputError, match="SDS archive not found"):
+        sds_stations(tmp_path / "nowhere")
+    with pytest.raises(InputError, match="no SDS data"):
+        sds_stations(tmp_path)

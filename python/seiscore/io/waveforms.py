@@ -40,6 +40,7 @@ __all__ = [
     "orientations_from_inventory",
     "read_sds",
     "read_waveform_files",
+    "sds_stations",
     "sniff_waveform_format",
     "to_waveforms",
     "waveforms_to_stream",
@@ -312,6 +313,21 @@ def iter_days(starttime, endtime) -> list[tuple[UTCDateTime, UTCDateTime]]:
         days.append((t, end))
         t = end
     return days
+
+
+def sds_stations(root) -> list[tuple[str, str, str]]:
+    """The (network, station, location) codes of an SDS archive, sorted. Raises
+    :class:`InputError` (``"SDS archive not found: ROOT"`` or ``"ROOT: no SDS data ..."``)
+    when ``root`` is not a folder or holds no SDS files."""
+    from obspy.clients.filesystem.sds import Client
+
+    root = Path(root)
+    if not root.is_dir():
+        raise InputError(f"SDS archive not found: {root}")
+    nslc = sorted({(n, s, loc) for n, s, loc, _ in Client(str(root)).get_all_nslc()})
+    if not nslc:
+        raise InputError(f"{root}: no SDS data (expected YEAR/NET/STA/CHAN.D/ files)")
+    return nslc
 
 
 def read_sds(

@@ -164,13 +164,7 @@ def _plan_sds(inputs, t_start, t_end) -> list:
     if t_start is None or t_end is None:
         raise InputError("an SDS archive needs a time range (--start and --end)")
     root = Path(inputs[0])
-    if not root.is_dir():
-        raise InputError(f"SDS archive not found: {root}")
-    from obspy.clients.filesystem.sds import Client
-
-    nslc = sorted({(n, s, loc) for n, s, loc, _ in Client(str(root)).get_all_nslc()})
-    if not nslc:
-        raise InputError(f"{root}: no SDS data (expected YEAR/NET/STA/CHAN.D/ files)")
+    nslc = wio.sds_stations(root)
     tasks = []
     for n, s, loc in nslc:
         reader = partial(_read_sds_day, root, n, s, loc or "")

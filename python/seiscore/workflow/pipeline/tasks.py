@@ -65,13 +65,10 @@ def plan_tasks(cfg: dict, source=None) -> tuple[list[dict], list[str]]:
 def _plan_sds(root: Path, t_start, t_end) -> list[dict]:
     """One task per station of the archive and day of [t_start, t_end]; a station-day without
     data is found out (and reported) by its task, so that the other days still run."""
-    if not root.is_dir():
-        raise InputError(f"input.sds: SDS archive not found: {root}")
-    from obspy.clients.filesystem.sds import Client
-
-    nslc = sorted({(n, s, lc) for n, s, lc, _ in Client(str(root)).get_all_nslc()})
-    if not nslc:
-        raise InputError(f"input.sds: {root}: no SDS data (expected YEAR/NET/STA/CHAN.D/ files)")
+    try:
+        nslc = wio.sds_stations(root)
+    except InputError as exc:
+        raise InputError(f"input.sds: {exc}") from None
     tasks = []
     for n, s, lc in nslc:
         sid = f"{n}.{s}.{lc}"
