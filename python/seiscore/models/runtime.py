@@ -73,6 +73,8 @@ class Model:
     ):
         import onnxruntime as ort
 
+        if engine not in ENGINES:
+            raise InputError(f"engine: expected one of {list(ENGINES)}, got {engine!r}")
         self.path = path
         self.card = card
         self.device = resolve_onnx_device(device)
@@ -119,8 +121,6 @@ class Model:
         self._pinned = _pinned_memory_info(ort) if self.device == "cuda" else None
         self._native = None
         self.engine, self.engine_note = "onnxruntime", ""
-        if engine not in ENGINES:
-            raise InputError(f"engine: expected one of {list(ENGINES)}, got {engine!r}")
         if engine != "onnxruntime":
             reason = self._try_native(force=engine == "native")
             if reason and engine == "native":
@@ -143,10 +143,9 @@ class Model:
             net = compile_onnx(self.path, card.input_name, card.output_name)
         except Unsupported as exc:
             return str(exc)
-        if (net.in_channels, net.in_length) != (len(card.channel_order), card.window_length) or (
-            net.out_channels,
-            net.out_length,
-        ) != (len(card.labels), card.window_length):
+        shapes = (net.in_channels, net.in_length, net.out_channels, net.out_length)
+        n = card.window_length
+        if shapes != (len(card.channel_order), n, len(card.labels), n):
             return "the graph's shapes differ from the card's"
         if net.isa == "baseline" and not force:  # 3x slower than its AVX2 / AVX-512 versions
             return "this CPU has no AVX2 (the kernel's version without it is 3x slower)"
@@ -170,9 +169,7 @@ class Model:
                 )
             net = self._native
             y = np.empty((x.shape[0], net.out_channels, net.out_length), np.float32)
-            from .. import _core
-
-            _core.picking.convnet_run(self._native, x, y)
+            self.run_into(x, y)
             return [y]
         return self.session.run(self._outputs, {self.card.input_name: x})
 
